@@ -14,6 +14,7 @@ typedef struct {
 } Command;
 
 static const Command commands[] = {
+  { "bench", lk_cli_bench, N_("Run a benchmark") },
   { NULL, NULL, NULL }
 };
 

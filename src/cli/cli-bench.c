@@ -1,0 +1,49 @@
+/* cli-bench.c — `likeness-cli bench WHAT`: dispatches to one benchmark.
+ * Benchmarks measure and print; they never assert (speed targets are not
+ * tests on these shared machines). */
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <stdio.h>
+
+#include "cli.h"
+
+typedef struct {
+  const char *name;
+  int (*run) (int argc, char **argv);
+  const char *summary;
+} Bench;
+
+static const Bench benches[] = {
+  { NULL, NULL, NULL }
+};
+
+static void
+print_usage (FILE *out)
+{
+  fprintf (out, "%s\n\n", _("Usage: likeness-cli bench WHAT [OPTION…]"));
+  fprintf (out, "%s\n", _("Benchmarks:"));
+  for (gsize i = 0; benches[i].name != NULL; i++)
+    fprintf (out, "  %-10s %s\n", benches[i].name, _(benches[i].summary));
+}
+
+int
+lk_cli_bench (int argc, char **argv)
+{
+  if (argc < 2)
+    {
+      print_usage (stderr);
+      return LK_EXIT_USAGE;
+    }
+  if (g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h"))
+    {
+      print_usage (stdout);
+      return LK_EXIT_OK;
+    }
+  for (gsize i = 0; benches[i].name != NULL; i++)
+    if (g_str_equal (argv[1], benches[i].name))
+      return benches[i].run (argc - 1, argv + 1);
+  fprintf (stderr, _("likeness-cli: unknown benchmark “%s”\n\n"), argv[1]);
+  print_usage (stderr);
+  return LK_EXIT_USAGE;
+}
