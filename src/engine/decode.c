@@ -144,6 +144,118 @@ fit_on_white (GdkPixbuf *pb, guint side, guint8 *out)
     }
 }
 
+static guint32
+be32 (const guint8 *p)
+{
+  return ((guint32) p[0] << 24) | ((guint32) p[1] << 16) | ((guint32) p[2] << 8) | p[3];
+}
+
+static guint32
+le32 (const guint8 *p)
+{
+  return ((guint32) p[3] << 24) | ((guint32) p[2] << 16) | ((guint32) p[1] << 8) | p[0];
+}
+
+/* The pixel size claimed by the header of a PNG, JPEG, GIF, BMP or WebP
+ * file, read without decoding anything. Loaders announce the size only
+ * once they reach the image data, after allocating a full-size buffer for
+ * some formats and after reading large metadata chunks for others, so a
+ * 200-megapixel poster costs seconds even when it is then refused; this
+ * check refuses it before any loader sees it. FALSE when unknown. */
+static gboolean
+peek_size (const guint8 *d, gsize len, guint64 *w, guint64 *h)
+{
+  if (len >= 24 && memcmp (d, "\x89PNG\r\n\x1a\n", 8) == 0 && memcmp (d + 12, "IHDR", 4) == 0)
+    {
+      *w = be32 (d + 16);
+      *h = be32 (d + 20);
+      return TRUE;
+    }
+  if (len >= 10 && (memcmp (d, "GIF87a", 6) == 0 || memcmp (d, "GIF89a", 6) == 0))
+    {
+      *w = d[6] | (d[7] << 8);
+      *h = d[8] | (d[9] << 8);
+      return TRUE;
+    }
+  if (len >= 26 && d[0] == 'B' && d[1] == 'M')
+    {
+      gint32 bh = (gint32) le32 (d + 22);
+      *w = le32 (d + 18);
+      *h = (guint64) ABS ((gint64) bh);
+      return TRUE;
+    }
+  if (len >= 30 && memcmp (d, "RIFF", 4) == 0 && memcmp (d + 8, "WEBP", 4) == 0)
+    {
+      if (memcmp (d + 12, "VP8X", 4) == 0)
+        {
+          *w = 1 + (d[24] | (d[25] << 8) | ((guint32) d[26] << 16));
+          *h = 1 + (d[27] | (d[28] << 8) | ((guint32) d[29] << 16));
+          return TRUE;
+        }
+      if (memcmp (d + 12, "VP8L", 4) == 0 && len >= 25)
+        {
+          guint32 bits = le32 (d + 21);
+          *w = 1 + (bits & 0x3fff);
+          *h = 1 + ((bits >> 14) & 0x3fff);
+          return TRUE;
+        }
+      if (memcmp (d + 12, "VP8 ", 4) == 0)
+        {
+          *w = (d[26] | (d[27] << 8)) & 0x3fff;
+          *h = (d[28] | (d[29] << 8)) & 0x3fff;
+          return TRUE;
+        }
+      return FALSE;
+    }
+  if (len >= 4 && d[0] == 0xff && d[1] == 0xd8)
+    {
+      /* Walk the JPEG markers up to the first start-of-frame. */
+      gsize pos = 2;
+      while (pos + 9 < len)
+        {
+          guint8 marker;
+          guint seg;
+          if (d[pos] != 0xff)
+            return FALSE;
+          marker = d[pos + 1];
+          if (marker == 0xff)
+            {
+              pos++;
+              continue;
+            }
+          if (marker == 0xd8 || marker == 0x01 || (marker >= 0xd0 && marker <= 0xd7))
+            {
+              pos += 2;
+              continue;
+            }
+          seg = (guint) (d[pos + 2] << 8 | d[pos + 3]);
+          if (marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 &&
+              marker != 0xcc)
+            {
+              *h = (guint) (d[pos + 5] << 8 | d[pos + 6]);
+              *w = (guint) (d[pos + 7] << 8 | d[pos + 8]);
+              return TRUE;
+            }
+          if (seg < 2)
+            return FALSE;
+          pos += 2 + seg;
+        }
+    }
+  return FALSE;
+}
+
+static gboolean
+set_too_large (GError **error, guint64 w, guint64 h, guint64 max_pixels)
+{
+  if (w == 0 || h == 0)
+    g_set_error_literal (error, LK_ERROR, LK_ERROR_BAD_IMAGE, _("image has no pixels"));
+  else
+    g_set_error (error, LK_ERROR, LK_ERROR_BAD_IMAGE,
+                 _("image too large (%" G_GUINT64_FORMAT "×%" G_GUINT64_FORMAT
+                   " pixels, more than %.3g megapixels)"), w, h, max_pixels / 1e6);
+  return FALSE;
+}
+
 /* GdkPixbuf's PNG and JPEG loaders return the rows they got from a file cut
  * short without an error, so a truncated file would enter the collection
  * as a half-grey image. Both formats end with a marker: look for it near
@@ -179,6 +291,11 @@ _lk_image_decode_bytes (const guint8  *data,
   gsize pos = 0;
   gboolean ok = TRUE;
 
+  {
+    guint64 w, h;
+    if (peek_size (data, len, &w, &h) && (w * h > max_pixels || w == 0 || h == 0))
+      return set_too_large (error, w, h, max_pixels);
+  }
   loader = gdk_pixbuf_loader_new ();
   g_signal_connect (loader, "size-prepared", G_CALLBACK (on_size_prepared), &check);
   while (pos < len && ok && !check.too_big)
@@ -193,15 +310,8 @@ _lk_image_decode_bytes (const guint8  *data,
   else
     gdk_pixbuf_loader_close (loader, NULL);
   if (check.too_big)
-    {
-      if (check.width <= 0 || check.height <= 0)
-        g_set_error (error, LK_ERROR, LK_ERROR_BAD_IMAGE, _("image has no pixels"));
-      else
-        g_set_error (error, LK_ERROR, LK_ERROR_BAD_IMAGE,
-                     _("image too large (%d×%d pixels, more than %.3g megapixels)"),
-                     check.width, check.height, max_pixels / 1e6);
-      return FALSE;
-    }
+    return set_too_large (error, (guint64) MAX (check.width, 0),
+                          (guint64) MAX (check.height, 0), max_pixels);
   if (ok && looks_truncated (data, len))
     {
       g_set_error_literal (error, LK_ERROR, LK_ERROR_BAD_IMAGE,
