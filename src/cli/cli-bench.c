@@ -15,6 +15,7 @@ typedef struct {
 } Bench;
 
 static const Bench benches[] = {
+  { "scan", lk_cli_bench_scan, N_("Scanning, decoding and reopening collections") },
   { NULL, NULL, NULL }
 };
 

@@ -21,6 +21,9 @@ int lk_cli_scan (int argc, char **argv);
 int lk_cli_info (int argc, char **argv);
 int lk_cli_bench (int argc, char **argv);
 
+/* Benchmarks (likeness-cli bench NAME). */
+int lk_cli_bench_scan (int argc, char **argv);
+
 /* Parses @entries (plus the collection options below when
  * @collection_options is TRUE) for subcommand argv[0]; prints usage and
  * returns FALSE on a usage error (the caller then returns LK_EXIT_USAGE). */

@@ -14,6 +14,8 @@ typedef struct {
 } Command;
 
 static const Command commands[] = {
+  { "scan",  lk_cli_scan,  N_("Scan a collection and update its image cache") },
+  { "info",  lk_cli_info,  N_("Describe a collection: categories, cache, data") },
   { "bench", lk_cli_bench, N_("Run a benchmark") },
   { NULL, NULL, NULL }
 };
