@@ -2,11 +2,13 @@
  * σ_c, the dense form, and the cache file. */
 #include "config.h"
 
+#include <glib/gstdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
+#include "fileutil.h"
 #include "relevance.h"
 #include "testutil.h"
 
@@ -251,6 +253,56 @@ test_cancel (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 }
 
+/* The collection wrappers: both caches land in the collection's cache
+ * folder, and a second call reads them back. */
+static void
+test_collection (void)
+{
+  g_autofree char *root = lk_test_make_tmpdir ("coll");
+  g_autoptr(LkCollection) coll = NULL;
+  g_autoptr(LkFeatures) f1 = NULL, f2 = NULL;
+  g_autoptr(LkRelevance) r1 = NULL, r2 = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *cache = NULL, *fpath = NULL, *rpath = NULL;
+  LkScanOptions options;
+  LkGoldenWeights w;
+
+  for (guint c = 0; c < 2; c++)
+    for (guint i = 0; i < 5; i++)
+      {
+        g_autofree char *dir = g_strdup_printf ("%s/cat%u", root, c);
+        g_autofree char *file = g_strdup_printf ("%s/img%u.png", dir, i);
+        g_mkdir_with_parents (dir, 0755);
+        lk_test_write_png (file, 24, 24, c * 10 + i);
+      }
+  lk_scan_options_init (&options);
+  options.side = 32;
+  coll = lk_collection_open_folder (root, &options, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  lk_golden_weights_init_default (&w);
+
+  f1 = lk_features_load_or_compute_for_collection (coll, 2, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  r1 = lk_relevance_load_or_compute_for_collection (coll, f1, &w, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  cache = lk_cache_dir_for (lk_collection_get_id (coll));
+  fpath = g_build_filename (cache, "features-32.bin", NULL);
+  rpath = g_build_filename (cache, "relevance-32.bin", NULL);
+  g_assert_true (g_file_test (fpath, G_FILE_TEST_IS_REGULAR));
+  g_assert_true (g_file_test (rpath, G_FILE_TEST_IS_REGULAR));
+
+  f2 = lk_features_load_or_compute_for_collection (coll, 2, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (lk_features_get_checksum (f2), ==, lk_features_get_checksum (f1));
+  r2 = lk_relevance_load (rpath, f2, lk_collection_get_labels (coll), 2, &w, NULL, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < 10; i++)
+    {
+      g_assert_cmpfloat (lk_relevance_total (r2, i), ==, lk_relevance_total (r1, i));
+      g_assert_cmpuint (lk_relevance_neighbours (r2, i, NULL, NULL), ==, 4);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -260,5 +312,6 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/relevance/dense", test_dense);
   g_test_add_func ("/engine/relevance/cache", test_cache);
   g_test_add_func ("/engine/relevance/cancel", test_cancel);
+  g_test_add_func ("/engine/relevance/collection", test_collection);
   return g_test_run ();
 }

@@ -921,3 +921,22 @@ lk_features_load_or_compute (const char *path, const guint8 *pixels, guint n_ima
     g_warning ("Could not write the features cache: %s", local->message);
   return self;
 }
+
+LkFeatures *
+lk_features_load_or_compute_for_collection (LkCollection *collection, guint n_threads,
+                                            LkFeaturesProgress progress, gpointer progress_data,
+                                            GCancellable *cancellable, GError **error)
+{
+  g_autofree char *dir = NULL, *name = NULL, *path = NULL;
+  guint side;
+
+  g_return_val_if_fail (collection != NULL, NULL);
+  side = lk_collection_get_side (collection);
+  dir = lk_cache_dir_for (lk_collection_get_id (collection));
+  name = g_strdup_printf ("features-%u.bin", side);
+  path = g_build_filename (dir, name, NULL);
+  return lk_features_load_or_compute (path, lk_collection_get_pixels (collection),
+                                      lk_collection_get_n_images (collection), side,
+                                      lk_collection_get_channels (collection), n_threads,
+                                      progress, progress_data, cancellable, error);
+}

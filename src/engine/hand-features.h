@@ -20,6 +20,8 @@
 
 #include <gio/gio.h>
 
+#include "collection.h"
+
 G_BEGIN_DECLS
 
 typedef enum {
@@ -126,5 +128,14 @@ LkFeatures  *lk_features_load_or_compute (const char          *path,
                                           gpointer             progress_data,
                                           GCancellable        *cancellable,
                                           GError             **error);
+
+/* The same for a whole collection, cached in
+ * lk_cache_dir_for(id)/features-<side>.bin. */
+LkFeatures  *lk_features_load_or_compute_for_collection (LkCollection        *collection,
+                                                         guint                n_threads,
+                                                         LkFeaturesProgress   progress,
+                                                         gpointer             progress_data,
+                                                         GCancellable        *cancellable,
+                                                         GError             **error);
 
 G_END_DECLS

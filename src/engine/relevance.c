@@ -757,3 +757,23 @@ lk_relevance_load_or_compute (const char *path, LkFeatures *features, const guin
     g_warning ("Could not write the relevance cache: %s", local->message);
   return self;
 }
+
+LkRelevance *
+lk_relevance_load_or_compute_for_collection (LkCollection *collection, LkFeatures *features,
+                                             const LkGoldenWeights *weights,
+                                             const LkRelevanceParams *params,
+                                             LkRelevanceProgress progress, gpointer progress_data,
+                                             GCancellable *cancellable, GError **error)
+{
+  g_autofree char *dir = NULL, *name = NULL, *path = NULL;
+
+  g_return_val_if_fail (collection != NULL && features != NULL, NULL);
+  g_return_val_if_fail (lk_features_get_n_images (features)
+                        == lk_collection_get_n_images (collection), NULL);
+  dir = lk_cache_dir_for (lk_collection_get_id (collection));
+  name = g_strdup_printf ("relevance-%u.bin", lk_collection_get_side (collection));
+  path = g_build_filename (dir, name, NULL);
+  return lk_relevance_load_or_compute (path, features, lk_collection_get_labels (collection),
+                                       lk_collection_get_n_categories (collection), weights,
+                                       params, progress, progress_data, cancellable, error);
+}

@@ -108,4 +108,16 @@ LkRelevance *lk_relevance_load_or_compute (const char               *path,
                                            GCancellable             *cancellable,
                                            GError                  **error);
 
+/* The same for a whole collection (its labels and categories), cached in
+ * lk_cache_dir_for(id)/relevance-<side>.bin. @features must be the
+ * collection's (lk_features_load_or_compute_for_collection()). */
+LkRelevance *lk_relevance_load_or_compute_for_collection (LkCollection             *collection,
+                                                         LkFeatures               *features,
+                                                         const LkGoldenWeights    *weights,
+                                                         const LkRelevanceParams  *params,
+                                                         LkRelevanceProgress       progress,
+                                                         gpointer                  progress_data,
+                                                         GCancellable             *cancellable,
+                                                         GError                  **error);
+
 G_END_DECLS
