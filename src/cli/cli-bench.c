@@ -16,6 +16,7 @@ typedef struct {
 
 static const Bench benches[] = {
   { "scan", lk_cli_bench_scan, N_("Scanning, decoding and reopening collections") },
+  { "sampler", lk_cli_bench_sampler, N_("Features, relevance and triplet sampling") },
   { NULL, NULL, NULL }
 };
 
