@@ -59,7 +59,9 @@ relevance_alloc (guint n_images, const guint16 *labels, guint n_categories, guin
   self->n_images = n_images;
   self->n_categories = n_categories;
   self->top_m = top_m;
-  self->labels = g_memdup2 (labels, (gsize) n_images * sizeof (guint16) + 1);
+  self->labels = g_new (guint16, n_images + 1);
+  if (n_images > 0)
+    memcpy (self->labels, labels, (gsize) n_images * sizeof (guint16));
   self->sigma = g_new0 (float, n_categories + 1);
   self->total = g_new0 (float, n_images + 1);
   self->max = g_new0 (float, n_images + 1);
