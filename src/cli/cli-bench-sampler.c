@@ -105,6 +105,48 @@ bench_sampler (LkRelevance *rel, const Options *o)
   }
 }
 
+/* A sanity figure, not the paper's metric: the share of random triplets
+ * (q, p same category, n another) each block and the golden distance
+ * order correctly. */
+static void
+class_precision (LkFeatures *f, const guint16 *labels, guint n_categories)
+{
+  const guint count = 20000;
+  guint n = lk_features_get_n_images (f);
+  g_autofree guint32 *q = g_new (guint32, count), *p = g_new (guint32, count);
+  g_autofree guint32 *ng = g_new (guint32, count);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (7);
+  LkGoldenWeights w;
+  guint t = 0, tries = 0;
+
+  if (n_categories < 2)
+    return;
+  while (t < count && tries++ < 100 * count)
+    {
+      q[t] = g_rand_int_range (rand, 0, n);
+      p[t] = g_rand_int_range (rand, 0, n);
+      ng[t] = g_rand_int_range (rand, 0, n);
+      if (p[t] != q[t] && labels[p[t]] == labels[q[t]] && labels[ng[t]] != labels[q[t]])
+        t++;
+    }
+  printf ("  same-vs-other-category precision of %u random triplets:", t);
+  for (guint b = 0; b < LK_N_FEATURES; b++)
+    {
+      memset (&w, 0, sizeof w);
+      w.w[b] = 1;
+      printf (" %s %.3f", lk_feature_kind_name (b), lk_golden_precision (f, &w, q, p, ng, t));
+    }
+  lk_golden_weights_init_default (&w);
+  printf (" golden %.3f\n", lk_golden_precision (f, &w, q, p, ng, t));
+  /* Weights learned on the first half, measured on the second. */
+  if (lk_golden_learn (f, q, p, ng, t / 2, NULL, &w, NULL))
+    printf ("  golden weights learned on %u of them: %.2f %.2f %.2f %.2f; held-out precision "
+            "%.3f (default weights %.3f)\n", t / 2, w.w[0], w.w[1], w.w[2], w.w[3],
+            lk_golden_precision (f, &w, q + t / 2, p + t / 2, ng + t / 2, t - t / 2),
+            lk_golden_precision (f, &(LkGoldenWeights) { { 1, 1, 1, 1 } },
+                                 q + t / 2, p + t / 2, ng + t / 2, t - t / 2));
+}
+
 static int
 bench_relevance (LkFeatures *features, const guint16 *labels, guint n_categories,
                  const Options *o)
@@ -152,6 +194,7 @@ bench_pixels (const char *what, const guint8 *pixels, guint n, guint side, guint
   dt = now_s () - t0;
   printf ("  features (%d threads): %.2f s, %.0f images/s; peak RSS now %.0f MB\n",
           o->threads, dt, n / dt, peak_rss_mb ());
+  class_precision (f, labels, n_categories);
   return bench_relevance (f, labels, n_categories, o);
 }
 
