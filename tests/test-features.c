@@ -409,7 +409,8 @@ synthetic_features (guint n, GRand *rand)
           data[(i * LK_N_FEATURES + b) * SYN_DIM + c] =
             (float) (sd[b] * sqrt (-2 * log (u1)) * cos (2 * G_PI * u2));
         }
-  return lk_features_new_from_data (n, dims, data);
+  return n % 2 ? lk_features_new_from_data (n, dims, data)
+               : lk_features_new_take_data (n, dims, g_steal_pointer (&data));
 }
 
 static void

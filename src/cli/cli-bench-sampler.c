@@ -272,8 +272,7 @@ run_synthetic (const Options *o)
     }
   printf ("synthetic feature rows (no images): %u rows, %u categories, dim %u; "
           "peak RSS with the rows %.0f MB\n", n, n_cat, dim, peak_rss_mb ());
-  f = lk_features_new_from_data (n, dims, data);
-  g_clear_pointer (&data, g_free);
+  f = lk_features_new_take_data (n, dims, g_steal_pointer (&data));
   return bench_relevance (f, labels, n_cat, o);
 }
 

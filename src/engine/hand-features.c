@@ -640,6 +640,21 @@ lk_features_new_from_data (guint n_images, const guint dims[LK_N_FEATURES], cons
 }
 
 LkFeatures *
+lk_features_new_take_data (guint n_images, const guint dims[LK_N_FEATURES], float *data)
+{
+  LkFeatures *self;
+
+  g_return_val_if_fail (dims != NULL, NULL);
+  g_return_val_if_fail (data != NULL || n_images == 0, NULL);
+
+  self = features_alloc (n_images, dims);
+  self->owned = data;
+  self->data = self->owned;
+  self->checksum = features_checksum (self->data, (gsize) n_images * self->dim);
+  return self;
+}
+
+LkFeatures *
 lk_features_ref (LkFeatures *self)
 {
   g_return_val_if_fail (self != NULL, NULL);

@@ -68,6 +68,11 @@ LkFeatures *lk_features_new_from_data (guint        n_images,
                                        const guint  dims[LK_N_FEATURES],
                                        const float *data);
 
+/* The same, taking ownership of @data (allocated with g_malloc). */
+LkFeatures *lk_features_new_take_data (guint        n_images,
+                                       const guint  dims[LK_N_FEATURES],
+                                       float       *data);
+
 LkFeatures *lk_features_ref   (LkFeatures *self);
 void        lk_features_unref (LkFeatures *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkFeatures, lk_features_unref)

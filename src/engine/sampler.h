@@ -117,10 +117,12 @@ typedef struct {
   float t_p, t_r, out_of_class_share;
 } LkSamplerSnapshot;
 
-/* A copy of the state as of the end of the latest batch or stream call
- * (the drawing thread publishes it, at most every 100 ms unless a
- * snapshot was asked for since). Cheap: one short memcpy under a mutex
- * plus a sort of the copy in the calling thread. Any thread. */
+/* A copy of the state as the drawing thread last published it: at the end
+ * of the first batch after any snapshot (so a UI polling 10 times a second
+ * sees every poll's latest batch), at least every 100 ms while drawing, and
+ * after lk_sampler_stream() and lk_sampler_publish(). Cheap: the lock is
+ * held for one memcpy on either side; sorting the copy happens in the
+ * calling thread. Any thread. */
 LkSamplerSnapshot *lk_sampler_snapshot      (LkSampler *self);
 /* Publishes the current state now, from the drawing thread: call it when
  * drawing pauses or stops so the next snapshot shows the last batch. */
