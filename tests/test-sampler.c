@@ -365,6 +365,44 @@ test_deterministic (void)
   g_assert_true (memcmp (a[0], a[2], sizeof a[0]) != 0);
 }
 
+/* A sampler over a subset (a training split) never shows another image. */
+static void
+test_subset (void)
+{
+  guint16 labels[120];
+  g_autoptr(LkRelevance) rel = random_relevance (120, 4, labels, 21, 0.1);
+  g_autoptr(LkSampler) s = NULL;
+  g_autoptr(GError) error = NULL;
+  guint32 images[60];
+  LkTriplet batch[250];
+  LkSamplerParams params;
+
+  for (guint k = 0; k < 60; k++)
+    images[k] = 2 * k + 1;
+  lk_sampler_params_init (&params);
+  params.buffer_size = 6;
+  s = lk_sampler_new_for_images (rel, &params, images, 60);
+  for (guint b = 0; b < 20; b++)
+    {
+      g_assert_true (lk_sampler_next_batch (s, batch, 250, &error));
+      g_assert_no_error (error);
+      for (guint t = 0; t < 250; t++)
+        {
+          g_assert_cmpuint (batch[t].query % 2, ==, 1);
+          g_assert_cmpuint (batch[t].positive % 2, ==, 1);
+          g_assert_cmpuint (batch[t].negative % 2, ==, 1);
+        }
+    }
+  lk_sampler_publish (s);
+  {
+    g_autoptr(LkSamplerSnapshot) snap = lk_sampler_snapshot (s);
+    /* The first batch streams one epoch (60), each later one 250 images;
+     * epochs are counted over the subset. */
+    g_assert_cmpuint (snap->counts.images_streamed, ==, 60 + 19 * 250);
+    g_assert_cmpuint (snap->counts.epoch, ==, (60 + 19 * 250 + 59) / 60);
+  }
+}
+
 static void
 test_gives_up (void)
 {
@@ -479,6 +517,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/sampler/positive-distribution", test_positive_distribution);
   g_test_add_func ("/engine/sampler/out-of-class-share", test_out_of_class_share);
   g_test_add_func ("/engine/sampler/deterministic", test_deterministic);
+  g_test_add_func ("/engine/sampler/subset", test_subset);
   g_test_add_func ("/engine/sampler/gives-up", test_gives_up);
   g_test_add_func ("/engine/sampler/snapshot-concurrent", test_snapshot_concurrent);
   return g_test_run ();

@@ -43,7 +43,8 @@ struct _LkSampler
 {
   LkRelevance *relevance;
   LkSamplerParams params;
-  guint n_images;
+  guint n_images;           /* of the relevance */
+  guint n_stream;           /* images that stream (all, or a subset) */
   guint n_categories;
   const guint16 *labels;
 
@@ -178,7 +179,7 @@ static void
 new_epoch (LkSampler *self)
 {
   /* Fisher–Yates on the previous order: a fresh seeded permutation. */
-  for (guint i = self->n_images; i > 1; i--)
+  for (guint i = self->n_stream; i > 1; i--)
     {
       guint j = rng_below (self, i);
       guint32 t = self->order[i - 1];
@@ -231,11 +232,11 @@ arrive (LkSampler *self, guint32 image)
 static void
 stream (LkSampler *self, guint n_images)
 {
-  if (self->n_images == 0)
+  if (self->n_stream == 0)
     return;
   for (guint k = 0; k < n_images; k++)
     {
-      if (self->stream_pos == self->n_images)
+      if (self->stream_pos == self->n_stream)
         new_epoch (self);
       arrive (self, self->order[self->stream_pos++]);
     }
@@ -288,6 +289,13 @@ lk_sampler_params_init (LkSamplerParams *params)
 LkSampler *
 lk_sampler_new (LkRelevance *relevance, const LkSamplerParams *params)
 {
+  return lk_sampler_new_for_images (relevance, params, NULL, 0);
+}
+
+LkSampler *
+lk_sampler_new_for_images (LkRelevance *relevance, const LkSamplerParams *params,
+                           const guint32 *images, guint n_images)
+{
   LkSampler *self;
   LkSamplerParams defaults;
   gsize n_entries;
@@ -305,6 +313,9 @@ lk_sampler_new (LkRelevance *relevance, const LkSamplerParams *params)
   g_return_val_if_fail (params->stream_per_triplet >= 0, NULL);
   g_return_val_if_fail (params->max_positive_draws >= 1 && params->max_negative_draws >= 1
                         && params->max_attempts >= 1, NULL);
+  g_return_val_if_fail (images != NULL || n_images == 0, NULL);
+  for (guint k = 0; k < n_images; k++)
+    g_return_val_if_fail (images[k] < lk_relevance_get_n_images (relevance), NULL);
 
   self = g_new0 (LkSampler, 1);
   self->relevance = lk_relevance_ref (relevance);
@@ -322,13 +333,23 @@ lk_sampler_new (LkRelevance *relevance, const LkSamplerParams *params)
   for (guint c = 0; c < self->n_categories; c++)
     self->buffers[c].heap = self->entries + (gsize) c * params->buffer_size;
   self->position = g_new (gint32, self->n_images + 1);
-  self->order = g_new (guint32, self->n_images + 1);
   for (guint i = 0; i < self->n_images; i++)
+    self->position[i] = -1;
+  if (images != NULL)
     {
-      self->position[i] = -1;
-      self->order[i] = i;
+      self->n_stream = n_images;
+      self->order = g_new (guint32, n_images + 1);
+      for (guint k = 0; k < n_images; k++)
+        self->order[k] = images[k];
     }
-  self->stream_pos = self->n_images;   /* the first arrival starts epoch 1 */
+  else
+    {
+      self->n_stream = self->n_images;
+      self->order = g_new (guint32, self->n_images + 1);
+      for (guint i = 0; i < self->n_images; i++)
+        self->order[i] = i;
+    }
+  self->stream_pos = self->n_stream;   /* the first arrival starts epoch 1 */
   g_mutex_init (&self->lock);
   publish (self);
   /* So the first batch is published too, as every batch after a snapshot. */
@@ -565,7 +586,7 @@ lk_sampler_next_batch (LkSampler *self, LkTriplet *out, guint n, GError **error)
 
   if (!self->warmed_up)
     {
-      stream (self, self->n_images);
+      stream (self, self->n_stream);
       self->warmed_up = TRUE;
     }
   else

@@ -50,6 +50,13 @@ typedef struct {
  * invalid parameters. */
 LkSampler *lk_sampler_new  (LkRelevance            *relevance,
                             const LkSamplerParams  *params);
+/* The same, streaming only @images (e.g. a collection's training split,
+ * lk_collection_get_split_indices()), so no other image ever appears in a
+ * triplet. Indices must be distinct. */
+LkSampler *lk_sampler_new_for_images (LkRelevance            *relevance,
+                                      const LkSamplerParams  *params,
+                                      const guint32          *images,
+                                      guint                   n_images);
 void       lk_sampler_free (LkSampler *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkSampler, lk_sampler_free)
 
