@@ -570,10 +570,11 @@ compute_worker (gpointer data)
 
 static guint64 features_checksum (const float *data, gsize n_floats);
 
-LkFeatures *
-lk_features_compute (const guint8 *pixels, guint n_images, guint side, guint channels,
-                     guint n_threads, LkFeaturesProgress progress, gpointer progress_data,
-                     GCancellable *cancellable, GError **error)
+/* @pixel_hash: lk_pixels_hash() of @pixels, already known to the caller. */
+static LkFeatures *
+features_compute (const guint8 *pixels, guint n_images, guint side, guint channels,
+                  guint64 pixel_hash, guint n_threads, LkFeaturesProgress progress,
+                  gpointer progress_data, GCancellable *cancellable, GError **error)
 {
   g_autoptr(LkFeatures) self = NULL;
   guint dims[LK_N_FEATURES];
@@ -620,8 +621,23 @@ lk_features_compute (const guint8 *pixels, guint n_images, guint side, guint cha
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return NULL;
   self->checksum = features_checksum (self->data, (gsize) n_images * self->dim);
-  self->pixel_hash = lk_pixels_hash (pixels, n_images, side, channels);
+  self->pixel_hash = pixel_hash;
   return g_steal_pointer (&self);
+}
+
+LkFeatures *
+lk_features_compute (const guint8 *pixels, guint n_images, guint side, guint channels,
+                     guint n_threads, LkFeaturesProgress progress, gpointer progress_data,
+                     GCancellable *cancellable, GError **error)
+{
+  g_return_val_if_fail (pixels != NULL || n_images == 0, NULL);
+  g_return_val_if_fail (channels == 1 || channels == 3, NULL);
+  g_return_val_if_fail (side >= 4, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return features_compute (pixels, n_images, side, channels,
+                           lk_pixels_hash (pixels, n_images, side, channels), n_threads,
+                           progress, progress_data, cancellable, error);
 }
 
 LkFeatures *
@@ -918,20 +934,21 @@ lk_features_load_or_compute (const char *path, const guint8 *pixels, guint n_ima
 {
   g_autoptr(GError) local = NULL;
   LkFeatures *self;
+  guint64 hash;
 
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  self = lk_features_load (path, n_images, side, channels,
-                           lk_pixels_hash (pixels, n_images, side, channels), &local);
+  hash = lk_pixels_hash (pixels, n_images, side, channels);
+  self = lk_features_load (path, n_images, side, channels, hash, &local);
   if (self != NULL)
     return self;
   if (!g_error_matches (local, LK_ERROR, LK_ERROR_NOT_FOUND))
     g_info ("Recomputing features: %s", local->message);
   g_clear_error (&local);
 
-  self = lk_features_compute (pixels, n_images, side, channels, n_threads,
-                              progress, progress_data, cancellable, error);
+  self = features_compute (pixels, n_images, side, channels, hash, n_threads,
+                           progress, progress_data, cancellable, error);
   if (self != NULL && !lk_features_save (self, path, &local))
     g_warning ("Could not write the features cache: %s", local->message);
   return self;
