@@ -1,0 +1,114 @@
+/* fuzz-common.c — see fuzz.h. */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fuzz.h"
+
+static char *fuzz_home;
+
+static void
+remove_home (void)
+{
+  g_autoptr(GDir) dir = NULL;
+  const char *name;
+
+  if (fuzz_home == NULL)
+    return;
+  dir = g_dir_open (fuzz_home, 0, NULL);
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (fuzz_home, name, NULL);
+      g_unlink (path);
+    }
+  g_rmdir (fuzz_home);
+}
+
+static void
+drop_log (const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data)
+{
+  /* Warnings are expected on bad input; crashes are what we look for. */
+}
+
+void
+lk_fuzz_init (void)
+{
+  if (fuzz_home != NULL)
+    return;
+  /* tmpfs when there is one: each input is written to a file. */
+  fuzz_home = g_dir_make_tmp ("likeness-fuzz-XXXXXX", NULL);
+  g_assert_nonnull (fuzz_home);
+  g_setenv ("XDG_CACHE_HOME", fuzz_home, TRUE);
+  g_setenv ("XDG_DATA_HOME", fuzz_home, TRUE);
+  if (g_getenv ("LK_FUZZ_VERBOSE") == NULL)
+    g_log_set_default_handler (drop_log, NULL);
+  atexit (remove_home);
+}
+
+const char *
+lk_fuzz_write_file (const char *name, const void *data, gsize size)
+{
+  static GHashTable *paths;
+  g_autoptr(GError) error = NULL;
+  char *path;
+
+  lk_fuzz_init ();
+  if (paths == NULL)
+    paths = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  path = g_hash_table_lookup (paths, name);
+  if (path == NULL)
+    {
+      path = g_build_filename (fuzz_home, name, NULL);
+      g_hash_table_insert (paths, g_strdup (name), path);
+    }
+  if (!g_file_set_contents (path, data, (gssize) size, &error))
+    g_error ("cannot write the fuzz input %s: %s", path, error->message);
+  return path;
+}
+
+guint32
+lk_fuzz_get_u32 (const guint8 *buf, gsize len, gsize offset)
+{
+  guint32 v = 0;
+  if (offset + 4 <= len)
+    memcpy (&v, buf + offset, 4);
+  return GUINT32_FROM_LE (v);
+}
+
+guint64
+lk_fuzz_get_u64 (const guint8 *buf, gsize len, gsize offset)
+{
+  guint64 v = 0;
+  if (offset + 8 <= len)
+    memcpy (&v, buf + offset, 8);
+  return GUINT64_FROM_LE (v);
+}
+
+void
+lk_fuzz_set_u32 (guint8 *buf, gsize len, gsize offset, guint32 v)
+{
+  v = GUINT32_TO_LE (v);
+  if (offset + 4 <= len)
+    memcpy (buf + offset, &v, 4);
+}
+
+void
+lk_fuzz_set_u64 (guint8 *buf, gsize len, gsize offset, guint64 v)
+{
+  v = GUINT64_TO_LE (v);
+  if (offset + 8 <= len)
+    memcpy (buf + offset, &v, 8);
+}
+
+guint8
+lk_fuzz_touch (const void *data, gsize len)
+{
+  const volatile guint8 *p = data;
+  guint8 x = 0;
+  for (gsize i = 0; i < len; i++)
+    x ^= p[i];
+  return x;
+}
