@@ -181,6 +181,28 @@ sniff_format (const guint8 *d, gsize len)
   return NULL;
 }
 
+/* GdkPixbuf's BMP loader sizes its header buffer from the header-size
+ * and pixel-offset fields before it looks at anything else, so a 60-byte
+ * file claiming a 4 GB header makes it allocate 4 GB. Only the header
+ * sizes of real BMP versions, and data inside the file, are let through. */
+static gboolean
+bmp_header_sane (const guint8 *d, gsize len)
+{
+  static const guint32 sizes[] = { 12, 16, 40, 52, 56, 64, 108, 124 };
+  guint32 header, offset;
+
+  if (len < 26)
+    return FALSE;
+  offset = le32 (d + 10);
+  header = le32 (d + 14);
+  if (offset > len || offset < 14 + (guint64) header)
+    return FALSE;
+  for (gsize i = 0; i < G_N_ELEMENTS (sizes); i++)
+    if (header == sizes[i])
+      return TRUE;
+  return FALSE;
+}
+
 /* Width and height of the first image of a TIFF file, from the tags of
  * its first directory. */
 static gboolean
@@ -361,6 +383,12 @@ _lk_image_decode_bytes (const guint8  *data,
     {
       g_set_error_literal (error, LK_ERROR, LK_ERROR_BAD_IMAGE,
                            _("not an image (unrecognised format)"));
+      return FALSE;
+    }
+  if (g_str_equal (format, "bmp") && !bmp_header_sane (data, len))
+    {
+      g_set_error_literal (error, LK_ERROR, LK_ERROR_BAD_IMAGE,
+                           _("damaged image (impossible BMP header)"));
       return FALSE;
     }
   {
