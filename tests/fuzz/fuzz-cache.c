@@ -88,15 +88,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_autoptr(LkCache) cache = NULL;
   const char *path;
   guint side, channels;
+  guint8 mode;
   gsize len;
 
-  if (size < 1)
+  if (!lk_fuzz_split_input (data, size, &mode, &buf, &len))
     return 0;
-  lk_fuzz_init ();
-  len = size - 1;
-  buf = g_malloc (len + 1);
-  memcpy (buf, data + 1, len);
-  if (data[0] & 1)
+  if (mode & 1)
     fixup (buf, len);
   side = lk_fuzz_get_u32 (buf, len, OFF_SIDE);
   channels = lk_fuzz_get_u32 (buf, len, OFF_CHANNELS);

@@ -56,6 +56,20 @@ lk_fuzz_init (void)
   atexit (remove_home);
 }
 
+gboolean
+lk_fuzz_split_input (const uint8_t *data, size_t size, guint8 *mode_out, guint8 **buf_out,
+                     gsize *len_out)
+{
+  lk_fuzz_init ();
+  if (size < 1)
+    return FALSE;
+  *mode_out = data[0];
+  *len_out = size - 1;
+  *buf_out = g_malloc (size);
+  memcpy (*buf_out, data + 1, size - 1);
+  return TRUE;
+}
+
 const char *
 lk_fuzz_write_file (const char *name, const void *data, gsize size)
 {

@@ -71,15 +71,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_autoptr(GError) error = NULL;
   g_autoptr(LkFeatures) f = NULL;
   const char *path;
+  guint8 mode;
   gsize len;
 
-  if (size < 1)
+  if (!lk_fuzz_split_input (data, size, &mode, &buf, &len))
     return 0;
-  lk_fuzz_init ();
-  len = size - 1;
-  buf = g_malloc (len + 1);
-  memcpy (buf, data + 1, len);
-  if (data[0] & 1)
+  if (mode & 1)
     fixup (buf, len);
   path = lk_fuzz_write_file ("features-28.bin", buf, len);
   f = lk_features_load (path, lk_fuzz_get_u32 (buf, len, OFF_N_IMAGES),

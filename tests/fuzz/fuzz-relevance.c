@@ -140,16 +140,13 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_autoptr(LkRelevance) rel = NULL;
   Key key;
   const char *path;
+  guint8 mode;
   gsize len;
 
-  if (size < 1)
+  if (!lk_fuzz_split_input (data, size, &mode, &buf, &len))
     return 0;
-  lk_fuzz_init ();
-  len = size - 1;
-  buf = g_malloc (len + 1);
-  memcpy (buf, data + 1, len);
   key_from_header (&key, buf, len);
-  if (data[0] & 1)
+  if (mode & 1)
     fixup (&key, buf, len);
   path = lk_fuzz_write_file ("relevance-28.bin", buf, len);
   rel = lk_relevance_load (path, key.features, key.labels, key.n_categories, &key.weights,

@@ -25,6 +25,12 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 /* Once per process: a private XDG home, quiet logging. Idempotent. */
 void        lk_fuzz_init (void);
 
+/* Calls lk_fuzz_init(), then splits an input into its mode byte and a
+ * writable copy of the rest (*buf_out, g_free() it; *len_out its length).
+ * FALSE for an empty input, which has no mode byte. */
+gboolean    lk_fuzz_split_input (const uint8_t *data, size_t size, guint8 *mode_out,
+                                 guint8 **buf_out, gsize *len_out);
+
 /* Writes @size bytes to a file of this process named @name (e.g.
  * "input.gz") in a private temporary folder, and returns its path (owned
  * by the harness helpers, valid until the next call with that name). */
