@@ -203,6 +203,47 @@ bmp_header_sane (const guint8 *d, gsize len)
   return FALSE;
 }
 
+/* GdkPixbuf's GIF loader trusts each frame's size: a frame of height 0
+ * inside a 2×2 image ends in GdkPixbuf criticals (found by fuzz-image).
+ * Walks the blocks and refuses a frame that is empty or reaches outside
+ * the logical screen; a file cut short is left to the loader. */
+static gboolean
+gif_frames_sane (const guint8 *d, gsize len)
+{
+  guint screen_w = d[6] | d[7] << 8, screen_h = d[8] | d[9] << 8;
+  gsize pos = 13;
+
+  if (d[10] & 0x80)
+    pos += 3u << ((d[10] & 7) + 1);
+  while (pos < len && d[pos] != 0x3b)
+    {
+      if (d[pos] == 0x2c)
+        {
+          guint left, top, w, h;
+          if (pos + 10 > len)
+            return TRUE;
+          left = d[pos + 1] | d[pos + 2] << 8;
+          top = d[pos + 3] | d[pos + 4] << 8;
+          w = d[pos + 5] | d[pos + 6] << 8;
+          h = d[pos + 7] | d[pos + 8] << 8;
+          if (w == 0 || h == 0 || left + w > screen_w || top + h > screen_h)
+            return FALSE;
+          if (d[pos + 9] & 0x80)
+            pos += 3u << ((d[pos + 9] & 7) + 1);
+          pos += 11;   /* descriptor and LZW code size */
+        }
+      else if (d[pos] == 0x21)
+        pos += 2;      /* extension introducer and label */
+      else
+        return TRUE;   /* not a block: the loader reports it */
+      /* Data sub-blocks up to the empty one. */
+      while (pos < len && d[pos] != 0)
+        pos += 1 + (gsize) d[pos];
+      pos++;
+    }
+  return TRUE;
+}
+
 /* Width and height of the first image of a TIFF file, from the tags of
  * its first directory. */
 static gboolean
@@ -383,6 +424,12 @@ _lk_image_decode_bytes (const guint8  *data,
     {
       g_set_error_literal (error, LK_ERROR, LK_ERROR_BAD_IMAGE,
                            _("not an image (unrecognised format)"));
+      return FALSE;
+    }
+  if (g_str_equal (format, "gif") && len >= 13 && !gif_frames_sane (data, len))
+    {
+      g_set_error_literal (error, LK_ERROR, LK_ERROR_BAD_IMAGE,
+                           _("damaged image (a GIF frame is empty or outside the image)"));
       return FALSE;
     }
   if (g_str_equal (format, "bmp") && !bmp_header_sane (data, len))
