@@ -30,7 +30,7 @@ remove_home (void)
 static void
 drop_log (const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data)
 {
-  /* Warnings are expected on bad input; crashes are what we look for. */
+  /* Messages and debug output are expected on bad input. */
 }
 
 void
@@ -53,6 +53,9 @@ lk_fuzz_init (void)
   g_setenv ("XDG_DATA_HOME", fuzz_home, TRUE);
   if (g_getenv ("LK_FUZZ_VERBOSE") == NULL)
     g_log_set_default_handler (drop_log, NULL);
+  /* As under g_test_init() in the replays: a warning or a critical (a
+   * library's g_return_if_fail) on bad input is a bug too. */
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL);
   atexit (remove_home);
 }
 
