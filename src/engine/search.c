@@ -1,0 +1,1138 @@
+/* search.c — the exact search index: packing, the thread pool, the top-k
+ * heaps, single and batched queries, all pairs, and the naive reference.
+ * The kernels are in search-simd.c. */
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "search-private.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define cpu_relax() _mm_pause ()
+#else
+#define cpu_relax() do { } while (0)
+#endif
+
+/* Panels of rows kept in L2 while a block of queries passes over them,
+ * and query rows kept close while the panels stream by. */
+#define L2_BLOCK_BYTES (1u << 20)
+#define QUERY_BLOCK_BYTES (256u << 10)
+/* A single query splits over threads only when each gets this many panels. */
+#define MIN_PANELS_PER_THREAD 64
+/* A worker spins this long for the next job before it sleeps: a query
+ * takes well under a millisecond, waking a sleeping thread tens of µs. */
+#define SPIN_US 500
+
+/* ---- thread pool ---- */
+
+typedef void (*PoolFn) (gpointer data, guint thread);
+
+typedef struct {
+  guint     n_threads;   /* including the caller */
+  GThread **threads;
+  GMutex    lock;
+  GCond     wake;
+  GCond     done;
+  gint      generation;  /* atomic: bumped once per job */
+  gint      pending;     /* atomic: workers still running the job */
+  gboolean  quit;
+  PoolFn    fn;
+  gpointer  data;
+} Pool;
+
+typedef struct {
+  Pool *pool;
+  guint index;
+} WorkerStart;
+
+static gpointer
+pool_worker (gpointer user_data)
+{
+  WorkerStart *start = user_data;
+  Pool *pool = start->pool;
+  guint index = start->index;
+  gint seen = 0;
+
+  g_free (start);
+  for (;;)
+    {
+      gint64 until = g_get_monotonic_time () + SPIN_US;
+      while (g_atomic_int_get (&pool->generation) == seen && g_get_monotonic_time () < until)
+        for (guint i = 0; i < 64; i++)
+          cpu_relax ();
+      g_mutex_lock (&pool->lock);
+      while (g_atomic_int_get (&pool->generation) == seen && !pool->quit)
+        g_cond_wait (&pool->wake, &pool->lock);
+      if (pool->quit)
+        {
+          g_mutex_unlock (&pool->lock);
+          return NULL;
+        }
+      g_mutex_unlock (&pool->lock);
+      seen = g_atomic_int_get (&pool->generation);
+      pool->fn (pool->data, index);
+      if (g_atomic_int_dec_and_test (&pool->pending))
+        {
+          g_mutex_lock (&pool->lock);
+          g_cond_signal (&pool->done);
+          g_mutex_unlock (&pool->lock);
+        }
+    }
+}
+
+static Pool *
+pool_new (guint n_threads)
+{
+  Pool *pool = g_new0 (Pool, 1);
+
+  pool->n_threads = n_threads;
+  pool->threads = g_new0 (GThread *, n_threads);
+  g_mutex_init (&pool->lock);
+  g_cond_init (&pool->wake);
+  g_cond_init (&pool->done);
+  for (guint t = 1; t < n_threads; t++)
+    {
+      WorkerStart *start = g_new (WorkerStart, 1);
+      start->pool = pool;
+      start->index = t;
+      pool->threads[t] = g_thread_new ("lk-search", pool_worker, start);
+    }
+  return pool;
+}
+
+static void
+pool_free (Pool *pool)
+{
+  if (pool == NULL)
+    return;
+  g_mutex_lock (&pool->lock);
+  pool->quit = TRUE;
+  g_cond_broadcast (&pool->wake);
+  g_mutex_unlock (&pool->lock);
+  for (guint t = 1; t < pool->n_threads; t++)
+    g_thread_join (pool->threads[t]);
+  g_free (pool->threads);
+  g_mutex_clear (&pool->lock);
+  g_cond_clear (&pool->wake);
+  g_cond_clear (&pool->done);
+  g_free (pool);
+}
+
+/* Runs fn(data, t) for t = 0 … n−1 (n ≤ the pool's threads), t = 0 on
+ * the calling thread, and returns when all are done. */
+static void
+pool_run (Pool *pool, guint n, PoolFn fn, gpointer data)
+{
+  gint64 until;
+
+  if (pool == NULL || n <= 1)
+    {
+      fn (data, 0);
+      return;
+    }
+  g_assert (n == pool->n_threads);
+  pool->fn = fn;
+  pool->data = data;
+  g_atomic_int_set (&pool->pending, (gint) n - 1);
+  g_mutex_lock (&pool->lock);
+  g_atomic_int_inc (&pool->generation);
+  g_cond_broadcast (&pool->wake);
+  g_mutex_unlock (&pool->lock);
+
+  fn (data, 0);
+
+  until = g_get_monotonic_time () + SPIN_US;
+  while (g_atomic_int_get (&pool->pending) > 0 && g_get_monotonic_time () < until)
+    for (guint i = 0; i < 64; i++)
+      cpu_relax ();
+  g_mutex_lock (&pool->lock);
+  while (g_atomic_int_get (&pool->pending) > 0)
+    g_cond_wait (&pool->done, &pool->lock);
+  g_mutex_unlock (&pool->lock);
+}
+
+/* ---- scratch memory, grown once and reused ---- */
+
+typedef struct {
+  gpointer data;
+  gsize    size;
+} Scratch;
+
+static gpointer
+scratch_get (Scratch *s, gsize size)
+{
+  if (s->size < size)
+    {
+      g_aligned_free (s->data);
+      s->size = MAX (size, s->size + s->size / 2);
+      s->data = g_aligned_alloc (1, s->size, 64);
+    }
+  return s->data;
+}
+
+static void
+scratch_clear (Scratch *s)
+{
+  g_aligned_free (s->data);
+  s->data = NULL;
+  s->size = 0;
+}
+
+/* ---- the index ---- */
+
+enum { SCRATCH_HEAPS, SCRATCH_QUERIES, SCRATCH_SLOTS, SCRATCH_ORDER, N_SCRATCH };
+
+struct _LkSearchIndex
+{
+  guint     dim;
+  guint     n_total;        /* rows of the matrix the ids refer to */
+  guint     size;           /* rows in the index */
+  guint     n_panels;
+  guint     n_categories;   /* 0 without labels */
+  LkMetric  metric;
+  float     alpha;
+
+  float    *panels;         /* (n_panels, dim, LK_PANEL) */
+  float    *bias;           /* (n_panels · LK_PANEL,) */
+  guint32  *row_id;         /* internal row → id, G_MAXUINT32 on padding */
+  guint32  *ids;            /* (size,) in the caller's order */
+  guint32  *row_of_pos;     /* (size,) position in that order → internal row */
+  guint32  *row_of_id;      /* (n_total,) id → internal row or G_MAXUINT32 */
+  guint    *cat_p0;         /* (n_categories,) first panel of each category */
+  guint    *cat_p1;         /* (n_categories,) end panel */
+  guint    *cat_count;      /* (n_categories,) rows */
+
+  guint     n_threads;
+  Pool     *pool;
+  LkSearchIsa            isa;
+  const LkSearchKernels *kernels;
+  Scratch   scratch[N_SCRATCH];
+};
+
+static guint
+default_threads (guint n)
+{
+  return n == 0 ? MAX (1, g_get_num_processors ()) : n;
+}
+
+LkSearchIndex *
+lk_search_index_new (const float *data, guint n, guint dim, const guint32 *subset,
+                     guint n_subset, const guint16 *labels, guint n_categories,
+                     LkMetric metric, GError **error)
+{
+  g_autofree guint8 *seen = NULL;
+  g_autofree guint *fill = NULL;
+  LkSearchIndex *self;
+  guint size, n_cat;
+  gsize ps;
+
+  g_return_val_if_fail (data != NULL || n == 0, NULL);
+  g_return_val_if_fail (dim > 0, NULL);
+  g_return_val_if_fail (labels == NULL || n_categories > 0, NULL);
+  g_return_val_if_fail (metric == LK_METRIC_L2 || metric == LK_METRIC_IP, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  size = subset != NULL ? n_subset : n;
+  seen = g_new0 (guint8, MAX (n, 1));
+  for (guint i = 0; i < size; i++)
+    {
+      guint32 id = subset != NULL ? subset[i] : i;
+      if (id >= n || seen[id])
+        {
+          g_set_error (error, LK_ERROR, LK_ERROR_INVALID,
+                       _("Search index: row %u is out of range or listed twice"), id);
+          return NULL;
+        }
+      seen[id] = 1;
+      if (labels != NULL && labels[id] >= n_categories)
+        {
+          g_set_error (error, LK_ERROR, LK_ERROR_INVALID,
+                       _("Search index: row %u has category %u of %u"), id, labels[id],
+                       n_categories);
+          return NULL;
+        }
+    }
+
+  self = g_new0 (LkSearchIndex, 1);
+  self->dim = dim;
+  self->n_total = n;
+  self->size = size;
+  self->metric = metric;
+  self->alpha = metric == LK_METRIC_L2 ? -2.0f : -1.0f;
+  self->n_threads = 1;
+  self->isa = _lk_search_best_isa ();
+  self->kernels = _lk_search_kernels (self->isa);
+  n_cat = labels != NULL ? n_categories : 1;
+  self->n_categories = labels != NULL ? n_categories : 0;
+  self->cat_p0 = g_new0 (guint, n_cat);
+  self->cat_p1 = g_new0 (guint, n_cat);
+  self->cat_count = g_new0 (guint, n_cat);
+  for (guint i = 0; i < size; i++)
+    {
+      guint32 id = subset != NULL ? subset[i] : i;
+      self->cat_count[labels != NULL ? labels[id] : 0]++;
+    }
+  /* Each category starts on a panel of its own, so restricting a search
+   * to it is a contiguous range of panels. */
+  for (guint c = 0; c < n_cat; c++)
+    {
+      self->cat_p0[c] = self->n_panels;
+      self->n_panels += (self->cat_count[c] + LK_PANEL - 1) / LK_PANEL;
+      self->cat_p1[c] = self->n_panels;
+    }
+
+  ps = (gsize) dim * LK_PANEL;
+  self->panels = g_aligned_alloc0 (MAX (1, (gsize) self->n_panels * ps), sizeof (float), 64);
+  self->bias = g_aligned_alloc (MAX (1, (gsize) self->n_panels * LK_PANEL), sizeof (float), 64);
+  self->row_id = g_new (guint32, MAX (1, (gsize) self->n_panels * LK_PANEL));
+  self->ids = g_new (guint32, MAX (size, 1));
+  self->row_of_pos = g_new (guint32, MAX (size, 1));
+  self->row_of_id = g_new (guint32, MAX (n, 1));
+  for (gsize r = 0; r < (gsize) self->n_panels * LK_PANEL; r++)
+    {
+      self->bias[r] = INFINITY;
+      self->row_id[r] = G_MAXUINT32;
+    }
+  memset (self->row_of_id, 0xff, MAX (n, 1) * sizeof (guint32));
+
+  fill = g_new0 (guint, n_cat);
+  for (guint i = 0; i < size; i++)
+    {
+      guint32 id = subset != NULL ? subset[i] : i;
+      guint c = labels != NULL ? labels[id] : 0;
+      guint32 r = self->cat_p0[c] * LK_PANEL + fill[c]++;
+      float *panel = self->panels + (r / LK_PANEL) * ps + r % LK_PANEL;
+      const float *x = data + (gsize) id * dim;
+      double norm = 0;
+
+      for (guint k = 0; k < dim; k++)
+        {
+          panel[(gsize) k * LK_PANEL] = x[k];
+          norm += (double) x[k] * x[k];
+        }
+      self->bias[r] = metric == LK_METRIC_L2 ? (float) norm : 0.0f;
+      self->row_id[r] = id;
+      self->ids[i] = id;
+      self->row_of_pos[i] = r;
+      self->row_of_id[id] = r;
+    }
+  return self;
+}
+
+void
+lk_search_index_free (LkSearchIndex *self)
+{
+  if (self == NULL)
+    return;
+  pool_free (self->pool);
+  for (guint i = 0; i < N_SCRATCH; i++)
+    scratch_clear (&self->scratch[i]);
+  g_aligned_free (self->panels);
+  g_aligned_free (self->bias);
+  g_free (self->row_id);
+  g_free (self->ids);
+  g_free (self->row_of_pos);
+  g_free (self->row_of_id);
+  g_free (self->cat_p0);
+  g_free (self->cat_p1);
+  g_free (self->cat_count);
+  g_free (self);
+}
+
+void
+lk_search_index_set_n_threads (LkSearchIndex *self, guint n_threads)
+{
+  g_return_if_fail (self != NULL);
+  n_threads = default_threads (n_threads);
+  if (n_threads == self->n_threads)
+    return;
+  pool_free (self->pool);
+  self->pool = NULL;
+  self->n_threads = n_threads;
+}
+
+guint
+lk_search_index_get_n_threads (LkSearchIndex *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+  return self->n_threads;
+}
+
+guint
+lk_search_index_get_size (LkSearchIndex *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+  return self->size;
+}
+
+guint
+lk_search_index_get_dim (LkSearchIndex *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+  return self->dim;
+}
+
+LkMetric
+lk_search_index_get_metric (LkSearchIndex *self)
+{
+  g_return_val_if_fail (self != NULL, LK_METRIC_L2);
+  return self->metric;
+}
+
+const guint32 *
+lk_search_index_get_ids (LkSearchIndex *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  return self->ids;
+}
+
+guint
+lk_search_index_get_category_size (LkSearchIndex *self, guint category)
+{
+  g_return_val_if_fail (self != NULL, 0);
+  if (category >= self->n_categories)
+    return 0;
+  return self->cat_count[category];
+}
+
+gboolean
+_lk_search_index_set_isa (LkSearchIndex *self, LkSearchIsa isa)
+{
+  const LkSearchKernels *k = _lk_search_kernels (isa);
+  g_return_val_if_fail (self != NULL, FALSE);
+  if (k == NULL)
+    return FALSE;
+  self->isa = isa;
+  self->kernels = k;
+  return TRUE;
+}
+
+LkSearchIsa
+_lk_search_index_get_isa (LkSearchIndex *self)
+{
+  return self->isa;
+}
+
+static Pool *
+get_pool (LkSearchIndex *self)
+{
+  if (self->n_threads > 1 && self->pool == NULL)
+    self->pool = pool_new (self->n_threads);
+  return self->pool;
+}
+
+static void
+category_range (LkSearchIndex *self, gint category, guint *p0, guint *p1)
+{
+  if (category < 0 || self->n_categories == 0)
+    {
+      *p0 = 0;
+      *p1 = self->n_panels;
+    }
+  else
+    {
+      *p0 = self->cat_p0[category];
+      *p1 = self->cat_p1[category];
+    }
+}
+
+/* ---- heaps ---- */
+
+/* The heap order: a larger score, or the same score and a larger id. */
+static inline gboolean
+heap_greater (const LkHeaps *h, float sa, guint32 ra, float sb, guint32 rb)
+{
+  return sa > sb || (sa == sb && h->ids[ra] > h->ids[rb]);
+}
+
+void
+_lk_heaps_push (LkHeaps *h, guint slot, float s, guint32 row)
+{
+  const guint k = h->k;
+  float *hs = h->score + (gsize) slot * k;
+  guint32 *hr = h->row + (gsize) slot * k;
+  guint n = h->count[slot], i;
+
+  if (!(s < INFINITY) || (h->exclude != NULL && h->exclude[slot] == row))
+    return;
+  if (n < k)
+    {
+      for (i = n; i > 0; )
+        {
+          guint parent = (i - 1) / 2;
+          if (!heap_greater (h, s, row, hs[parent], hr[parent]))
+            break;
+          hs[i] = hs[parent];
+          hr[i] = hr[parent];
+          i = parent;
+        }
+      hs[i] = s;
+      hr[i] = row;
+      h->count[slot] = ++n;
+      if (n == k)
+        h->thr[slot] = hs[0];
+      return;
+    }
+  if (!heap_greater (h, hs[0], hr[0], s, row))
+    return;
+  for (i = 0;;)
+    {
+      guint c = 2 * i + 1;
+      if (c >= k)
+        break;
+      if (c + 1 < k && heap_greater (h, hs[c + 1], hr[c + 1], hs[c], hr[c]))
+        c++;
+      if (!heap_greater (h, hs[c], hr[c], s, row))
+        break;
+      hs[i] = hs[c];
+      hr[i] = hr[c];
+      i = c;
+    }
+  hs[i] = s;
+  hr[i] = row;
+  h->thr[slot] = hs[0];
+}
+
+/* Lays out @n_sets heap sets of @n_slots slots each in one scratch block. */
+static void
+heaps_init (LkSearchIndex *self, LkHeaps *sets, guint n_sets, guint n_slots, guint k,
+            const guint32 *exclude)
+{
+  gsize per = (gsize) n_slots * (sizeof (float) + sizeof (guint)
+                                 + (gsize) k * (sizeof (float) + sizeof (guint32)));
+  guint8 *mem = scratch_get (&self->scratch[SCRATCH_HEAPS], per * n_sets + 64);
+
+  for (guint s = 0; s < n_sets; s++)
+    {
+      LkHeaps *h = &sets[s];
+      guint8 *p = mem + per * s;
+      h->k = k;
+      h->score = (float *) p;
+      p += (gsize) n_slots * k * sizeof (float);
+      h->row = (guint32 *) p;
+      p += (gsize) n_slots * k * sizeof (guint32);
+      h->thr = (float *) p;
+      p += (gsize) n_slots * sizeof (float);
+      h->count = (guint *) p;
+      h->exclude = exclude;
+      h->ids = self->row_id;
+      for (guint i = 0; i < n_slots; i++)
+        {
+          h->thr[i] = INFINITY;
+          h->count[i] = 0;
+        }
+    }
+}
+
+/* ---- exact re-rank of the candidates ---- */
+
+typedef struct {
+  double  d;      /* distance (L2) or −inner product (IP): smaller is better */
+  guint32 id;
+  guint32 row;
+} Candidate;
+
+static int
+candidate_cmp (const void *a, const void *b)
+{
+  const Candidate *x = a, *y = b;
+  if (x->d != y->d)
+    return x->d < y->d ? -1 : 1;
+  return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static void
+extract_row (LkSearchIndex *self, guint32 row, float *out)
+{
+  const float *p = self->panels + (row / LK_PANEL) * (gsize) self->dim * LK_PANEL + row % LK_PANEL;
+  for (guint k = 0; k < self->dim; k++)
+    out[k] = p[(gsize) k * LK_PANEL];
+}
+
+/* Recomputes the distance of every candidate directly, sorts them and
+ * writes the best @k; returns how many. */
+static guint
+finish (LkSearchIndex *self, const float *query, Candidate *cand, guint n_cand, guint k,
+        LkNeighbour *out)
+{
+  const guint dim = self->dim;
+  guint m;
+
+  for (guint i = 0; i < n_cand; i++)
+    {
+      guint32 row = cand[i].row;
+      const float *p = self->panels + (row / LK_PANEL) * (gsize) dim * LK_PANEL + row % LK_PANEL;
+      double d = 0;
+      if (self->metric == LK_METRIC_L2)
+        for (guint j = 0; j < dim; j++)
+          {
+            double t = (double) query[j] - p[(gsize) j * LK_PANEL];
+            d += t * t;
+          }
+      else
+        {
+          for (guint j = 0; j < dim; j++)
+            d += (double) query[j] * p[(gsize) j * LK_PANEL];
+          d = -d;
+        }
+      cand[i].d = d;
+      cand[i].id = self->row_id[row];
+    }
+  qsort (cand, n_cand, sizeof *cand, candidate_cmp);
+  m = MIN (k, n_cand);
+  for (guint i = 0; i < m; i++)
+    {
+      out[i].id = cand[i].id;
+      out[i].distance = (float) (self->metric == LK_METRIC_L2 ? cand[i].d : -cand[i].d);
+    }
+  return m;
+}
+
+/* Gathers slot @slot of each of @n_sets heap sets into @cand. */
+static guint
+gather (const LkHeaps *sets, guint n_sets, guint slot, Candidate *cand)
+{
+  guint n = 0;
+  for (guint s = 0; s < n_sets; s++)
+    {
+      const LkHeaps *h = &sets[s];
+      const guint32 *rows = h->row + (gsize) slot * h->k;
+      for (guint i = 0; i < h->count[slot]; i++)
+        cand[n++].row = rows[i];
+    }
+  return n;
+}
+
+/* ---- one query ---- */
+
+typedef struct {
+  LkSearchIndex *self;
+  const float *query;
+  LkHeaps *heaps;
+  guint p0, step, p1;
+} QueryJob;
+
+static void
+query_job (gpointer data, guint t)
+{
+  QueryJob *job = data;
+  LkSearchIndex *self = job->self;
+  LkKernelArgs args = { self->panels, self->bias, self->dim, self->alpha, job->heaps };
+  guint a = MIN (job->p1, job->p0 + t * job->step), b = MIN (job->p1, a + job->step);
+
+  if (a < b)
+    self->kernels->scan (&args, job->query, a, b, t);
+}
+
+guint
+lk_search_query (LkSearchIndex *self, const float *query, guint k, gint category,
+                 guint32 exclude, LkNeighbour *out)
+{
+  guint32 exclude_rows[64];
+  LkHeaps heaps;
+  QueryJob job;
+  guint n_threads, n;
+  g_autofree Candidate *cand = NULL;
+
+  g_return_val_if_fail (self != NULL && query != NULL, 0);
+  g_return_val_if_fail (out != NULL || k == 0, 0);
+  g_return_val_if_fail (category < (gint) self->n_categories, 0);
+  if (k == 0 || self->size == 0)
+    return 0;
+
+  job.self = self;
+  job.query = query;
+  category_range (self, category, &job.p0, &job.p1);
+  n_threads = MIN (self->n_threads, G_N_ELEMENTS (exclude_rows));
+  n_threads = MAX (1, MIN (n_threads, (job.p1 - job.p0) / MIN_PANELS_PER_THREAD));
+  if (n_threads != self->n_threads)
+    n_threads = 1;  /* the pool runs on all its threads or on the caller alone */
+  /* Each thread takes a whole number of 4-panel steps. */
+  job.step = ((job.p1 - job.p0 + n_threads - 1) / n_threads + 3) / 4 * 4;
+  for (guint t = 0; t < n_threads; t++)
+    exclude_rows[t] = exclude < self->n_total ? self->row_of_id[exclude] : G_MAXUINT32;
+  heaps_init (self, &heaps, 1, n_threads, k, exclude_rows);
+  job.heaps = &heaps;
+  pool_run (n_threads > 1 ? get_pool (self) : NULL, n_threads, query_job, &job);
+
+  cand = g_new (Candidate, (gsize) n_threads * k);
+  n = 0;
+  for (guint t = 0; t < n_threads; t++)
+    n += gather (&heaps, 1, t, cand + n);
+  return finish (self, query, cand, n, k, out);
+}
+
+/* ---- many queries ---- */
+
+typedef struct {
+  guint g0, g1;       /* groups */
+  gint  category;
+} Chunk;
+
+typedef struct {
+  LkSearchIndex *self;
+  const float   *queries;
+  guint          k;
+  const guint32 *perm;       /* position → query */
+  guint          n_queries;
+  const float   *packed;     /* (n_groups, dim, LK_GROUP) */
+  const guint   *group_pos;  /* (n_groups + 1,) first position of each group */
+  const Chunk   *chunks;
+  guint          n_chunks;
+  gint           next;       /* atomic */
+  LkHeaps       *heaps;      /* slot = group · LK_GROUP + row */
+  GCancellable  *cancellable;
+  gint           cancelled;  /* atomic */
+  LkNeighbour   *out;
+  guint         *n_found;
+  guint          n_threads;
+} BatchJob;
+
+static guint
+block_panels (guint dim)
+{
+  guint b = L2_BLOCK_BYTES / (dim * LK_PANEL * (guint) sizeof (float));
+  return MAX (2, b & ~1u);
+}
+
+static void
+batch_job (gpointer data, guint t)
+{
+  BatchJob *job = data;
+  LkSearchIndex *self = job->self;
+  LkKernelArgs args = { self->panels, self->bias, self->dim, self->alpha, job->heaps };
+  const gsize gsize_f = (gsize) self->dim * LK_GROUP;
+  const guint bp = block_panels (self->dim);
+
+  for (;;)
+    {
+      gint c = g_atomic_int_add (&job->next, 1);
+      const Chunk *chunk;
+      guint p0, p1;
+
+      if (c >= (gint) job->n_chunks || g_atomic_int_get (&job->cancelled))
+        return;
+      if (job->cancellable != NULL && g_cancellable_is_cancelled (job->cancellable))
+        {
+          g_atomic_int_set (&job->cancelled, 1);
+          return;
+        }
+      chunk = &job->chunks[c];
+      category_range (self, chunk->category, &p0, &p1);
+      for (guint b = p0; b < p1; b += bp)
+        for (guint g = chunk->g0; g < chunk->g1; g++)
+          self->kernels->group (&args, job->packed + g * gsize_f, LK_GROUP,
+                                job->group_pos[g + 1] - job->group_pos[g], g * LK_GROUP,
+                                b, MIN (p1, b + bp), FALSE);
+    }
+}
+
+static void
+batch_finish_job (gpointer data, guint t)
+{
+  BatchJob *job = data;
+  LkSearchIndex *self = job->self;
+  g_autofree Candidate *cand = g_new (Candidate, job->k);
+  guint n_groups = job->chunks[job->n_chunks - 1].g1;
+
+  for (guint g = t; g < n_groups; g += job->n_threads)
+    for (guint pos = job->group_pos[g]; pos < job->group_pos[g + 1]; pos++)
+      {
+        guint q = job->perm[pos];
+        guint slot = g * LK_GROUP + (pos - job->group_pos[g]);
+        guint n = gather (job->heaps, 1, slot, cand);
+        job->n_found[q] = finish (self, job->queries + (gsize) q * self->dim, cand, n, job->k,
+                                  job->out + (gsize) q * job->k);
+      }
+}
+
+gboolean
+lk_search_batch (LkSearchIndex *self, const float *queries, guint n_queries, guint k,
+                 const gint32 *categories, const guint32 *exclude, LkNeighbour *out,
+                 guint *n_found, GCancellable *cancellable, GError **error)
+{
+  g_autofree guint *key_count = NULL, *key_start = NULL;
+  g_autofree guint32 *perm = NULL;
+  g_autofree guint *group_pos = NULL;
+  g_autofree gint *group_key = NULL;
+  g_autoptr(GArray) chunks = NULL;
+  guint32 *slot_exclude;
+  float *packed;
+  guint n_keys, n_groups = 0, n_threads, chunk_groups;
+  LkHeaps heaps;
+  BatchJob job = { 0 };
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (queries != NULL || n_queries == 0, FALSE);
+  g_return_val_if_fail (n_found != NULL || n_queries == 0, FALSE);
+  g_return_val_if_fail (out != NULL || k == 0 || n_queries == 0, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (n_queries == 0)
+    return TRUE;
+  if (k == 0 || self->size == 0)
+    {
+      memset (n_found, 0, n_queries * sizeof (guint));
+      return TRUE;
+    }
+
+  /* Order the queries by pool (key 0 = the whole index, c + 1 = category
+   * c) and cut each pool's run into groups of LK_GROUP. */
+  n_keys = self->n_categories + 1;
+  key_count = g_new0 (guint, n_keys);
+  key_start = g_new0 (guint, n_keys);
+  for (guint q = 0; q < n_queries; q++)
+    {
+      gint c = categories != NULL ? categories[q] : -1;
+      g_return_val_if_fail (c < (gint) self->n_categories, FALSE);
+      key_count[c < 0 ? 0 : c + 1]++;
+    }
+  for (guint c = 1; c < n_keys; c++)
+    key_start[c] = key_start[c - 1] + key_count[c - 1];
+  perm = g_new (guint32, n_queries);
+  {
+    g_autofree guint *fill = g_memdup2 (key_start, n_keys * sizeof (guint));
+    for (guint q = 0; q < n_queries; q++)
+      {
+        gint c = categories != NULL ? categories[q] : -1;
+        perm[fill[c < 0 ? 0 : c + 1]++] = q;
+      }
+  }
+  group_pos = g_new (guint, n_queries + 1);
+  group_key = g_new (gint, n_queries + 1);
+  for (guint c = 0; c < n_keys; c++)
+    for (guint i = 0; i < key_count[c]; i += LK_GROUP)
+      {
+        group_pos[n_groups] = key_start[c] + i;
+        group_key[n_groups++] = (gint) c - 1;
+      }
+  group_pos[n_groups] = n_queries;
+
+  /* Chunks: consecutive groups of one pool, few enough that their query
+   * rows stay in cache while the pool's panels stream past, and at least
+   * one per thread. */
+  n_threads = self->n_threads;
+  chunk_groups = MAX (1, QUERY_BLOCK_BYTES / (self->dim * LK_GROUP * (guint) sizeof (float)));
+  chunks = g_array_new (FALSE, FALSE, sizeof (Chunk));
+  for (guint g = 0; g < n_groups; )
+    {
+      guint e = g;
+      guint per;
+      while (e < n_groups && group_key[e] == group_key[g])
+        e++;
+      per = MIN (chunk_groups, MAX (1, (e - g + n_threads - 1) / n_threads));
+      for (guint s = g; s < e; s += per)
+        {
+          Chunk ch = { s, MIN (e, s + per), group_key[g] };
+          g_array_append_val (chunks, ch);
+        }
+      g = e;
+    }
+
+  packed = scratch_get (&self->scratch[SCRATCH_QUERIES],
+                        (gsize) n_groups * self->dim * LK_GROUP * sizeof (float));
+  slot_exclude = scratch_get (&self->scratch[SCRATCH_SLOTS],
+                              (gsize) n_groups * LK_GROUP * sizeof (guint32));
+  for (guint g = 0; g < n_groups; g++)
+    {
+      float *dst = packed + (gsize) g * self->dim * LK_GROUP;
+      guint nq = group_pos[g + 1] - group_pos[g];
+      for (guint r = 0; r < LK_GROUP; r++)
+        {
+          guint32 *ex = &slot_exclude[g * LK_GROUP + r];
+          if (r < nq)
+            {
+              guint q = perm[group_pos[g] + r];
+              const float *src = queries + (gsize) q * self->dim;
+              for (guint j = 0; j < self->dim; j++)
+                dst[(gsize) j * LK_GROUP + r] = src[j];
+              *ex = exclude != NULL && exclude[q] < self->n_total
+                    ? self->row_of_id[exclude[q]] : G_MAXUINT32;
+            }
+          else
+            {
+              for (guint j = 0; j < self->dim; j++)
+                dst[(gsize) j * LK_GROUP + r] = 0;
+              *ex = G_MAXUINT32;
+            }
+        }
+    }
+  heaps_init (self, &heaps, 1, n_groups * LK_GROUP, k, slot_exclude);
+
+  job.self = self;
+  job.queries = queries;
+  job.k = k;
+  job.perm = perm;
+  job.n_queries = n_queries;
+  job.packed = packed;
+  job.group_pos = group_pos;
+  job.chunks = (const Chunk *) chunks->data;
+  job.n_chunks = chunks->len;
+  job.heaps = &heaps;
+  job.cancellable = cancellable;
+  job.out = out;
+  job.n_found = n_found;
+  job.n_threads = n_threads;
+  pool_run (get_pool (self), n_threads, batch_job, &job);
+  if (g_atomic_int_get (&job.cancelled))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Search cancelled"));
+      return FALSE;
+    }
+  pool_run (get_pool (self), n_threads, batch_finish_job, &job);
+  return TRUE;
+}
+
+/* ---- all pairs ---- */
+
+typedef struct {
+  guint P0, P1;      /* row panels */
+  guint end;         /* end panel of their range */
+} PairChunk;
+
+typedef struct {
+  LkSearchIndex   *self;
+  guint            k;
+  const PairChunk *chunks;
+  guint            n_chunks;
+  gint             next;
+  LkHeaps         *sets;       /* one per thread, slot = internal row */
+  GCancellable    *cancellable;
+  gint             cancelled;
+  LkNeighbour     *out;
+  guint           *n_found;
+  guint            n_threads;
+} PairsJob;
+
+static guint
+valid_rows (LkSearchIndex *self, guint32 row0, guint n)
+{
+  guint m = 0;
+  while (m < n && self->row_id[row0 + m] != G_MAXUINT32)
+    m++;
+  return m;
+}
+
+static void
+pairs_job (gpointer data, guint t)
+{
+  PairsJob *job = data;
+  LkSearchIndex *self = job->self;
+  LkKernelArgs args = { self->panels, self->bias, self->dim, self->alpha, &job->sets[t] };
+  const gsize ps = (gsize) self->dim * LK_PANEL;
+  const guint bp = block_panels (self->dim);
+
+  for (;;)
+    {
+      gint c = g_atomic_int_add (&job->next, 1);
+      const PairChunk *ch;
+
+      if (c >= (gint) job->n_chunks || g_atomic_int_get (&job->cancelled))
+        return;
+      if (job->cancellable != NULL && g_cancellable_is_cancelled (job->cancellable))
+        {
+          g_atomic_int_set (&job->cancelled, 1);
+          return;
+        }
+      ch = &job->chunks[c];
+      /* The panel against itself: every ordered pair, row side only (the
+       * heaps exclude each row from its own list). */
+      for (guint P = ch->P0; P < ch->P1; P++)
+        for (guint g = 0; g < LK_PANEL; g += LK_GROUP)
+          {
+            guint nq = valid_rows (self, P * LK_PANEL + g, LK_GROUP);
+            if (nq > 0)
+              self->kernels->group (&args, self->panels + P * ps + g, LK_PANEL, nq,
+                                    P * LK_PANEL + g, P, P + 1, FALSE);
+          }
+      /* Panels after it: each pair once, into both rows' heaps. */
+      for (guint b = ch->P0 + 1; b < ch->end; b += bp)
+        {
+          guint be = MIN (ch->end, b + bp);
+          for (guint P = ch->P0; P < ch->P1; P++)
+            {
+              guint lo = MAX (b, P + 1);
+              if (lo >= be)
+                continue;
+              for (guint g = 0; g < LK_PANEL; g += LK_GROUP)
+                {
+                  guint nq = valid_rows (self, P * LK_PANEL + g, LK_GROUP);
+                  if (nq > 0)
+                    self->kernels->group (&args, self->panels + P * ps + g, LK_PANEL, nq,
+                                          P * LK_PANEL + g, lo, be, TRUE);
+                }
+            }
+        }
+    }
+}
+
+static void
+pairs_finish_job (gpointer data, guint t)
+{
+  PairsJob *job = data;
+  LkSearchIndex *self = job->self;
+  g_autofree Candidate *cand = g_new (Candidate, (gsize) job->n_threads * job->k);
+  g_autofree float *q = g_new (float, self->dim);
+
+  for (guint pos = t; pos < self->size; pos += job->n_threads)
+    {
+      guint32 row = self->row_of_pos[pos];
+      guint n = gather (job->sets, job->n_threads, row, cand);
+      extract_row (self, row, q);
+      job->n_found[pos] = finish (self, q, cand, n, job->k, job->out + (gsize) pos * job->k);
+    }
+}
+
+gboolean
+lk_search_all_pairs (LkSearchIndex *self, guint k, gboolean within_category, LkNeighbour *out,
+                     guint *n_found, GCancellable *cancellable, GError **error)
+{
+  g_autoptr(GArray) chunks = NULL;
+  g_autofree LkHeaps *sets = NULL;
+  guint32 *identity;
+  guint n_slots, n_threads, n_ranges, chunk_panels;
+  PairsJob job = { 0 };
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (n_found != NULL || self->size == 0, FALSE);
+  g_return_val_if_fail (out != NULL || k == 0 || self->size == 0, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (self->size == 0)
+    return TRUE;
+  if (k == 0)
+    {
+      memset (n_found, 0, self->size * sizeof (guint));
+      return TRUE;
+    }
+
+  n_slots = self->n_panels * LK_PANEL;
+  n_threads = self->n_threads;
+  identity = scratch_get (&self->scratch[SCRATCH_SLOTS], (gsize) n_slots * sizeof (guint32));
+  for (guint r = 0; r < n_slots; r++)
+    identity[r] = r;
+  sets = g_new0 (LkHeaps, n_threads);
+  heaps_init (self, sets, n_threads, n_slots, k, identity);
+
+  /* Row panels in chunks small enough to balance the threads (the first
+   * rows of a range have the most pairs after them). */
+  chunk_panels = MAX (1, QUERY_BLOCK_BYTES / (self->dim * LK_PANEL * (guint) sizeof (float)));
+  chunks = g_array_new (FALSE, FALSE, sizeof (PairChunk));
+  n_ranges = within_category && self->n_categories > 0 ? self->n_categories : 1;
+  for (guint c = 0; c < n_ranges; c++)
+    {
+      guint p0, p1, per;
+      category_range (self, n_ranges == 1 ? -1 : (gint) c, &p0, &p1);
+      per = MIN (chunk_panels, MAX (1, (p1 - p0) / (4 * n_threads)));
+      for (guint P = p0; P < p1; P += per)
+        {
+          PairChunk ch = { P, MIN (p1, P + per), p1 };
+          g_array_append_val (chunks, ch);
+        }
+    }
+
+  job.self = self;
+  job.k = k;
+  job.chunks = (const PairChunk *) chunks->data;
+  job.n_chunks = chunks->len;
+  job.sets = sets;
+  job.cancellable = cancellable;
+  job.out = out;
+  job.n_found = n_found;
+  job.n_threads = n_threads;
+  pool_run (get_pool (self), n_threads, pairs_job, &job);
+  if (g_atomic_int_get (&job.cancelled))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Search cancelled"));
+      return FALSE;
+    }
+  pool_run (get_pool (self), n_threads, pairs_finish_job, &job);
+  return TRUE;
+}
+
+/* ---- bandwidth ---- */
+
+typedef struct {
+  LkSearchIndex *self;
+  gsize per;       /* floats per thread, a multiple of 64 */
+  gsize total;
+  double sums[64];
+} StreamJob;
+
+static void
+stream_job (gpointer data, guint t)
+{
+  StreamJob *job = data;
+  gsize a = MIN (job->total, t * job->per), b = MIN (job->total, a + job->per);
+  if (a < b)
+    job->sums[t] = job->self->kernels->stream_sum (job->self->panels + a, b - a);
+}
+
+double
+_lk_search_index_read_bandwidth (LkSearchIndex *self, guint repeats)
+{
+  StreamJob job = { self };
+  double best = G_MAXDOUBLE;
+  guint n_threads = MIN (self->n_threads, G_N_ELEMENTS (job.sums));
+
+  job.total = (gsize) self->n_panels * self->dim * LK_PANEL / 64 * 64;
+  job.per = (job.total / n_threads + 63) / 64 * 64;
+  for (guint r = 0; r < MAX (1, repeats); r++)
+    {
+      gint64 t0 = g_get_monotonic_time ();
+      pool_run (n_threads > 1 ? get_pool (self) : NULL, n_threads, stream_job, &job);
+      best = MIN (best, (g_get_monotonic_time () - t0) / 1e6);
+    }
+  return job.total * sizeof (float) / MAX (best, 1e-9) / 1e9;
+}
+
+guint64
+_lk_search_index_bytes (LkSearchIndex *self)
+{
+  return (guint64) self->n_panels * LK_PANEL * (self->dim + 1) * sizeof (float);
+}
+
+/* ---- the naive reference ---- */
+
+guint
+lk_search_naive (const float *data, guint n, guint dim, const guint32 *subset, guint n_subset,
+                 const guint16 *labels, LkMetric metric, const float *query, guint k,
+                 gint category, guint32 exclude, LkNeighbour *out)
+{
+  guint size = subset != NULL ? n_subset : n, m = 0;
+  g_autofree Candidate *cand = g_new (Candidate, MAX (size, 1));
+
+  g_return_val_if_fail (query != NULL, 0);
+  for (guint i = 0; i < size; i++)
+    {
+      guint32 id = subset != NULL ? subset[i] : i;
+      const float *x = data + (gsize) id * dim;
+      double d = 0;
+      if (id == exclude || (category >= 0 && labels != NULL && labels[id] != (guint) category))
+        continue;
+      for (guint j = 0; j < dim; j++)
+        {
+          if (metric == LK_METRIC_L2)
+            d += ((double) query[j] - x[j]) * ((double) query[j] - x[j]);
+          else
+            d -= (double) query[j] * x[j];
+        }
+      cand[m].d = d;
+      cand[m].id = id;
+      cand[m].row = i;
+      m++;
+    }
+  qsort (cand, m, sizeof *cand, candidate_cmp);
+  m = MIN (m, k);
+  for (guint i = 0; i < m; i++)
+    {
+      out[i].id = cand[i].id;
+      out[i].distance = (float) (metric == LK_METRIC_L2 ? cand[i].d : -cand[i].d);
+    }
+  return m;
+}
