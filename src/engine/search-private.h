@@ -28,18 +28,19 @@ typedef enum {
   LK_SEARCH_N_ISAS
 } LkSearchIsa;
 
-/* Top-k collectors for @n slots (queries): slot s keeps up to k (score,
- * internal row) pairs in a max-heap, thr[s] the score of its root once it
- * is full (+inf before), so a kernel filters with "s <= thr[s]" and calls
+/* Top-k collectors for @n slots (queries): slot s keeps up to k
+ * candidates in a max-heap of 64-bit keys (the score's bits in an
+ * order-preserving form above the id, so one integer comparison orders
+ * by score and then by id), thr[s] the score of its root once it is full
+ * (+inf before), so a kernel filters with "s <= thr[s]" and calls
  * _lk_heaps_push() only for the rare candidates. */
 typedef struct {
   guint          k;
   float         *thr;       /* (n,) */
-  float         *score;     /* (n, k) */
-  guint32       *row;       /* (n, k) */
+  guint64       *key;       /* (n, k) */
   guint         *count;     /* (n,) */
   const guint32 *exclude;   /* (n,) internal row each slot leaves out, or NULL */
-  const guint32 *ids;       /* internal row → id, for tie-breaks */
+  const guint32 *ids;       /* internal row → id */
 } LkHeaps;
 
 void _lk_heaps_push (LkHeaps *h, guint slot, float score, guint32 row);

@@ -197,6 +197,7 @@ struct _LkSearchIndex
   LkMetric  metric;
   float     alpha;
 
+  const float *data;        /* (n_total, dim), the caller's rows */
   float    *panels;         /* (n_panels, dim, LK_PANEL) */
   float    *bias;           /* (n_panels · LK_PANEL,) */
   guint32  *row_id;         /* internal row → id, G_MAXUINT32 on padding */
@@ -260,6 +261,7 @@ lk_search_index_new (const float *data, guint n, guint dim, const guint32 *subse
 
   self = g_new0 (LkSearchIndex, 1);
   self->dim = dim;
+  self->data = data;
   self->n_total = n;
   self->size = size;
   self->metric = metric;
@@ -443,59 +445,72 @@ category_range (LkSearchIndex *self, gint category, guint *p0, guint *p1)
 
 /* ---- heaps ---- */
 
-/* The heap order: a larger score, or the same score and a larger id. */
-static inline gboolean
-heap_greater (const LkHeaps *h, float sa, guint32 ra, float sb, guint32 rb)
+/* A float's bits as an unsigned integer with the same order (−0 is
+ * folded onto +0 first, so equal scores give equal keys). */
+static inline guint32
+ordered_bits (float s)
 {
-  return sa > sb || (sa == sb && h->ids[ra] > h->ids[rb]);
+  guint32 u;
+  s += 0.0f;
+  memcpy (&u, &s, sizeof u);
+  return u ^ ((u >> 31) ? 0xffffffffu : 0x80000000u);
+}
+
+static inline float
+score_of_key (guint64 key)
+{
+  guint32 u = (guint32) (key >> 32);
+  float s;
+  u ^= (u >> 31) ? 0x80000000u : 0xffffffffu;
+  memcpy (&s, &u, sizeof s);
+  return s;
 }
 
 void
 _lk_heaps_push (LkHeaps *h, guint slot, float s, guint32 row)
 {
   const guint k = h->k;
-  float *hs = h->score + (gsize) slot * k;
-  guint32 *hr = h->row + (gsize) slot * k;
+  guint64 *hk = h->key + (gsize) slot * k;
   guint n = h->count[slot], i;
+  guint64 key;
 
   if (!(s < INFINITY) || (h->exclude != NULL && h->exclude[slot] == row))
     return;
+  key = (guint64) ordered_bits (s) << 32 | h->ids[row];
   if (n < k)
     {
       for (i = n; i > 0; )
         {
           guint parent = (i - 1) / 2;
-          if (!heap_greater (h, s, row, hs[parent], hr[parent]))
+          if (hk[parent] >= key)
             break;
-          hs[i] = hs[parent];
-          hr[i] = hr[parent];
+          hk[i] = hk[parent];
           i = parent;
         }
-      hs[i] = s;
-      hr[i] = row;
+      hk[i] = key;
       h->count[slot] = ++n;
       if (n == k)
-        h->thr[slot] = hs[0];
+        h->thr[slot] = score_of_key (hk[0]);
       return;
     }
-  if (!heap_greater (h, hs[0], hr[0], s, row))
+  if (key >= hk[0])
     return;
   for (i = 0;;)
     {
       guint c = 2 * i + 1;
+      guint64 big;
       if (c >= k)
         break;
-      if (c + 1 < k && heap_greater (h, hs[c + 1], hr[c + 1], hs[c], hr[c]))
-        c++;
-      if (!heap_greater (h, hs[c], hr[c], s, row))
+      big = hk[c];
+      if (c + 1 < k && hk[c + 1] > big)
+        big = hk[++c];
+      if (big <= key)
         break;
-      hs[i] = hs[c];
-      hr[i] = hr[c];
+      hk[i] = big;
       i = c;
     }
-  hs[i] = s;
-  hr[i] = row;
-  h->thr[slot] = hs[0];
+  hk[i] = key;
+  h->thr[slot] = score_of_key (hk[0]);
 }
 
 /* Lays out @n_sets heap sets of @n_slots slots each in one scratch block. */
@@ -503,8 +518,7 @@ static void
 heaps_init (LkSearchIndex *self, LkHeaps *sets, guint n_sets, guint n_slots, guint k,
             const guint32 *exclude)
 {
-  gsize per = (gsize) n_slots * (sizeof (float) + sizeof (guint)
-                                 + (gsize) k * (sizeof (float) + sizeof (guint32)));
+  gsize per = (gsize) n_slots * ((gsize) k * sizeof (guint64) + sizeof (float) + sizeof (guint));
   guint8 *mem = scratch_get (&self->scratch[SCRATCH_HEAPS], per * n_sets + 64);
 
   for (guint s = 0; s < n_sets; s++)
@@ -512,10 +526,8 @@ heaps_init (LkSearchIndex *self, LkHeaps *sets, guint n_sets, guint n_slots, gui
       LkHeaps *h = &sets[s];
       guint8 *p = mem + per * s;
       h->k = k;
-      h->score = (float *) p;
-      p += (gsize) n_slots * k * sizeof (float);
-      h->row = (guint32 *) p;
-      p += (gsize) n_slots * k * sizeof (guint32);
+      h->key = (guint64 *) p;
+      p += (gsize) n_slots * k * sizeof (guint64);
       h->thr = (float *) p;
       p += (gsize) n_slots * sizeof (float);
       h->count = (guint *) p;
@@ -534,7 +546,6 @@ heaps_init (LkSearchIndex *self, LkHeaps *sets, guint n_sets, guint n_slots, gui
 typedef struct {
   double  d;      /* distance (L2) or −inner product (IP): smaller is better */
   guint32 id;
-  guint32 row;
 } Candidate;
 
 static int
@@ -546,43 +557,50 @@ candidate_cmp (const void *a, const void *b)
   return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static void
-extract_row (LkSearchIndex *self, guint32 row, float *out)
+/* In double, with eight partial sums so the additions do not wait on
+ * each other (this runs k times per query). */
+static double
+exact_distance (LkMetric metric, const float *q, const float *x, guint dim)
 {
-  const float *p = self->panels + (row / LK_PANEL) * (gsize) self->dim * LK_PANEL + row % LK_PANEL;
-  for (guint k = 0; k < self->dim; k++)
-    out[k] = p[(gsize) k * LK_PANEL];
+  double acc[8] = { 0 };
+  guint j = 0;
+
+  if (metric == LK_METRIC_L2)
+    {
+      for (; j + 8 <= dim; j += 8)
+        for (guint u = 0; u < 8; u++)
+          {
+            double t = (double) q[j + u] - x[j + u];
+            acc[u] += t * t;
+          }
+      for (; j < dim; j++)
+        {
+          double t = (double) q[j] - x[j];
+          acc[0] += t * t;
+        }
+    }
+  else
+    {
+      for (; j + 8 <= dim; j += 8)
+        for (guint u = 0; u < 8; u++)
+          acc[u] -= (double) q[j + u] * x[j + u];
+      for (; j < dim; j++)
+        acc[0] -= (double) q[j] * x[j];
+    }
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
-/* Recomputes the distance of every candidate directly, sorts them and
- * writes the best @k; returns how many. */
+/* Recomputes the distance of every candidate directly from the caller's
+ * rows, sorts them and writes the best @k; returns how many. */
 static guint
 finish (LkSearchIndex *self, const float *query, Candidate *cand, guint n_cand, guint k,
         LkNeighbour *out)
 {
-  const guint dim = self->dim;
   guint m;
 
   for (guint i = 0; i < n_cand; i++)
-    {
-      guint32 row = cand[i].row;
-      const float *p = self->panels + (row / LK_PANEL) * (gsize) dim * LK_PANEL + row % LK_PANEL;
-      double d = 0;
-      if (self->metric == LK_METRIC_L2)
-        for (guint j = 0; j < dim; j++)
-          {
-            double t = (double) query[j] - p[(gsize) j * LK_PANEL];
-            d += t * t;
-          }
-      else
-        {
-          for (guint j = 0; j < dim; j++)
-            d += (double) query[j] * p[(gsize) j * LK_PANEL];
-          d = -d;
-        }
-      cand[i].d = d;
-      cand[i].id = self->row_id[row];
-    }
+    cand[i].d = exact_distance (self->metric, query, self->data + (gsize) cand[i].id * self->dim,
+                                self->dim);
   qsort (cand, n_cand, sizeof *cand, candidate_cmp);
   m = MIN (k, n_cand);
   for (guint i = 0; i < m; i++)
@@ -601,9 +619,9 @@ gather (const LkHeaps *sets, guint n_sets, guint slot, Candidate *cand)
   for (guint s = 0; s < n_sets; s++)
     {
       const LkHeaps *h = &sets[s];
-      const guint32 *rows = h->row + (gsize) slot * h->k;
+      const guint64 *keys = h->key + (gsize) slot * h->k;
       for (guint i = 0; i < h->count[slot]; i++)
-        cand[n++].row = rows[i];
+        cand[n++].id = (guint32) keys[i];
     }
   return n;
 }
@@ -977,14 +995,13 @@ pairs_finish_job (gpointer data, guint t)
   PairsJob *job = data;
   LkSearchIndex *self = job->self;
   g_autofree Candidate *cand = g_new (Candidate, (gsize) job->n_threads * job->k);
-  g_autofree float *q = g_new (float, self->dim);
 
   for (guint pos = t; pos < self->size; pos += job->n_threads)
     {
       guint32 row = self->row_of_pos[pos];
       guint n = gather (job->sets, job->n_threads, row, cand);
-      extract_row (self, row, q);
-      job->n_found[pos] = finish (self, q, cand, n, job->k, job->out + (gsize) pos * job->k);
+      job->n_found[pos] = finish (self, self->data + (gsize) self->ids[pos] * self->dim, cand, n,
+                                  job->k, job->out + (gsize) pos * job->k);
     }
 }
 
@@ -1111,20 +1128,10 @@ lk_search_naive (const float *data, guint n, guint dim, const guint32 *subset, g
   for (guint i = 0; i < size; i++)
     {
       guint32 id = subset != NULL ? subset[i] : i;
-      const float *x = data + (gsize) id * dim;
-      double d = 0;
       if (id == exclude || (category >= 0 && labels != NULL && labels[id] != (guint) category))
         continue;
-      for (guint j = 0; j < dim; j++)
-        {
-          if (metric == LK_METRIC_L2)
-            d += ((double) query[j] - x[j]) * ((double) query[j] - x[j]);
-          else
-            d -= (double) query[j] * x[j];
-        }
-      cand[m].d = d;
+      cand[m].d = exact_distance (metric, query, data + (gsize) id * dim, dim);
       cand[m].id = id;
-      cand[m].row = i;
       m++;
     }
   qsort (cand, m, sizeof *cand, candidate_cmp);

@@ -50,8 +50,10 @@ typedef struct _LkSearchIndex LkSearchIndex;
 /* Builds an index over rows @subset (@n_subset distinct row numbers < @n;
  * NULL means every row) of @data (n, dim). @labels (n,) gives each row's
  * category (< @n_categories) for category-restricted searches, or NULL.
- * The rows are copied. Returns NULL with LK_ERROR_INVALID when @subset is
- * invalid. */
+ * The rows are copied into the packed layout, and @data itself is read
+ * again for the exact distances of the final candidates: it must stay
+ * valid and unchanged while the index lives. Returns NULL with
+ * LK_ERROR_INVALID when @subset or @labels are invalid. */
 LkSearchIndex *lk_search_index_new (const float    *data,
                                     guint           n,
                                     guint           dim,
