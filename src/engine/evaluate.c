@@ -402,8 +402,9 @@ lk_evaluate (LkCollection *collection, const LkEvalOptions *options, LkEvalProgr
       lk_triplet_set_get_rows (plan.sets[s], &n_rows);
       lk_triplet_set_get_problems (plan.sets[s], &n_problems);
       set->n_triplets = lk_triplet_set_get_triplets (plan.sets[s], NULL, NULL, NULL);
-      set->n_rows = n_rows;
-      set->n_problems = n_problems;
+      /* Rows and problems mean something for a file only. */
+      set->n_rows = plan.n_sets == 1 ? n_rows : 0;
+      set->n_problems = plan.n_sets == 1 ? n_problems : 0;
       if (plan.n_sets == 1)
         {
           set->name = g_strdup ("labelled");

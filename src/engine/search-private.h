@@ -29,7 +29,7 @@ typedef enum {
 } LkSearchIsa;
 
 /* Top-k collectors for @n slots (queries): slot s keeps up to k
- * candidates in a max-heap of 64-bit keys (the score's bits in an
+ * candidates (a sorted list for small k, a max-heap for large) of 64-bit keys (the score's bits in an
  * order-preserving form above the id, so one integer comparison orders
  * by score and then by id), thr[s] the score of its root once it is full
  * (+inf before), so a kernel filters with "s <= thr[s]" and calls
@@ -80,7 +80,13 @@ typedef struct {
   /* Sums @n floats (n a multiple of 64, 64-byte aligned): a streaming
    * read at the speed the memory gives, to measure bandwidth. */
   double (*stream_sum) (const float *data, gsize n);
+  /* ||q − x||² (@l2) or −q·x, accumulated in double: the exact distance
+   * of a final candidate. */
+  double (*exact) (gboolean l2, const float *q, const float *x, guint dim);
 } LkSearchKernels;
+
+/* The portable exact distance, also the naive reference's. */
+double _lk_search_exact_distance (gboolean l2, const float *q, const float *x, guint dim);
 
 /* Kernels of one instruction set, or NULL when this CPU lacks it. */
 const LkSearchKernels *_lk_search_kernels (LkSearchIsa isa);

@@ -100,7 +100,42 @@ stream_sum_scalar (const float *data, gsize n)
   return (double) s0 + s1 + s2 + s3;
 }
 
-static const LkSearchKernels kernels_scalar = { scan_scalar, group_scalar, stream_sum_scalar };
+/* In double, with eight partial sums so the additions do not wait on
+ * each other. */
+double
+_lk_search_exact_distance (gboolean l2, const float *q, const float *x, guint dim)
+{
+  double acc[8] = { 0 };
+  guint j = 0;
+
+  if (l2)
+    {
+      for (; j + 8 <= dim; j += 8)
+        for (guint u = 0; u < 8; u++)
+          {
+            double t = (double) q[j + u] - x[j + u];
+            acc[u] += t * t;
+          }
+      for (; j < dim; j++)
+        {
+          double t = (double) q[j] - x[j];
+          acc[0] += t * t;
+        }
+    }
+  else
+    {
+      for (; j + 8 <= dim; j += 8)
+        for (guint u = 0; u < 8; u++)
+          acc[u] -= (double) q[j + u] * x[j + u];
+      for (; j < dim; j++)
+        acc[0] -= (double) q[j] * x[j];
+    }
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+static const LkSearchKernels kernels_scalar = {
+  scan_scalar, group_scalar, stream_sum_scalar, _lk_search_exact_distance
+};
 
 #ifdef LK_X86
 
@@ -277,7 +312,37 @@ stream_sum_avx2 (const float *data, gsize n)
   return total;
 }
 
-static const LkSearchKernels kernels_avx2 = { scan_avx2, group_avx2, stream_sum_avx2 };
+TARGET_AVX2 static double
+exact_avx2 (gboolean l2, const float *q, const float *x, guint dim)
+{
+  __m256d a0 = _mm256_setzero_pd (), a1 = a0;
+  double buf[4], total = 0;
+  guint j = 0;
+
+  for (; j + 8 <= dim; j += 8)
+    {
+      __m256d q0 = _mm256_cvtps_pd (_mm_loadu_ps (q + j)), q1 = _mm256_cvtps_pd (_mm_loadu_ps (q + j + 4));
+      __m256d x0 = _mm256_cvtps_pd (_mm_loadu_ps (x + j)), x1 = _mm256_cvtps_pd (_mm_loadu_ps (x + j + 4));
+      if (l2)
+        {
+          __m256d d0 = _mm256_sub_pd (q0, x0), d1 = _mm256_sub_pd (q1, x1);
+          a0 = _mm256_fmadd_pd (d0, d0, a0);
+          a1 = _mm256_fmadd_pd (d1, d1, a1);
+        }
+      else
+        {
+          a0 = _mm256_fmadd_pd (q0, x0, a0);
+          a1 = _mm256_fmadd_pd (q1, x1, a1);
+        }
+    }
+  _mm256_storeu_pd (buf, _mm256_add_pd (a0, a1));
+  total = (buf[0] + buf[1]) + (buf[2] + buf[3]);
+  for (; j < dim; j++)
+    total += l2 ? ((double) q[j] - x[j]) * ((double) q[j] - x[j]) : (double) q[j] * x[j];
+  return l2 ? total : -total;
+}
+
+static const LkSearchKernels kernels_avx2 = { scan_avx2, group_avx2, stream_sum_avx2, exact_avx2 };
 
 /* ---- AVX-512 ---- */
 
@@ -438,7 +503,47 @@ stream_sum_avx512 (const float *data, gsize n)
   }
 }
 
-static const LkSearchKernels kernels_avx512 = { scan_avx512, group_avx512, stream_sum_avx512 };
+/* GCC 12's own _mm512_cvtps_pd trips -Wmaybe-uninitialized on the
+ * "undefined" vector it passes through; the warning is about the header. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+TARGET_AVX512 static double
+exact_avx512 (gboolean l2, const float *q, const float *x, guint dim)
+{
+  __m512d a0 = _mm512_setzero_pd (), a1 = a0;
+  double buf[8], total = 0;
+  guint j = 0;
+
+  for (; j + 16 <= dim; j += 16)
+    {
+      __m512d q0 = _mm512_cvtps_pd (_mm256_loadu_ps (q + j));
+      __m512d q1 = _mm512_cvtps_pd (_mm256_loadu_ps (q + j + 8));
+      __m512d x0 = _mm512_cvtps_pd (_mm256_loadu_ps (x + j));
+      __m512d x1 = _mm512_cvtps_pd (_mm256_loadu_ps (x + j + 8));
+      if (l2)
+        {
+          __m512d d0 = _mm512_sub_pd (q0, x0), d1 = _mm512_sub_pd (q1, x1);
+          a0 = _mm512_fmadd_pd (d0, d0, a0);
+          a1 = _mm512_fmadd_pd (d1, d1, a1);
+        }
+      else
+        {
+          a0 = _mm512_fmadd_pd (q0, x0, a0);
+          a1 = _mm512_fmadd_pd (q1, x1, a1);
+        }
+    }
+  _mm512_storeu_pd (buf, _mm512_add_pd (a0, a1));
+  total = ((buf[0] + buf[1]) + (buf[2] + buf[3])) + ((buf[4] + buf[5]) + (buf[6] + buf[7]));
+  for (; j < dim; j++)
+    total += l2 ? ((double) q[j] - x[j]) * ((double) q[j] - x[j]) : (double) q[j] * x[j];
+  return l2 ? total : -total;
+}
+#pragma GCC diagnostic pop
+
+static const LkSearchKernels kernels_avx512 = {
+  scan_avx512, group_avx512, stream_sum_avx512, exact_avx512
+};
 
 #endif /* LK_X86 */
 

@@ -466,6 +466,31 @@ score_of_key (guint64 key)
   return s;
 }
 
+/* Short lists (k ≤ SORTED_MAX) are kept sorted, inserted into from the
+ * end: a few predictable steps beat a heap's unpredictable branches. */
+#define SORTED_MAX 64
+
+static inline void
+sorted_push (LkHeaps *h, guint slot, guint64 *hk, guint n, guint64 key)
+{
+  const guint k = h->k;
+  gint j;
+
+  if (n == k)
+    {
+      if (key >= hk[k - 1])
+        return;
+      n = k - 1;
+    }
+  else
+    h->count[slot] = n + 1;
+  for (j = (gint) n - 1; j >= 0 && hk[j] > key; j--)
+    hk[j + 1] = hk[j];
+  hk[j + 1] = key;
+  if (h->count[slot] == k)
+    h->thr[slot] = score_of_key (hk[k - 1]);
+}
+
 void
 _lk_heaps_push (LkHeaps *h, guint slot, float s, guint32 row)
 {
@@ -477,6 +502,11 @@ _lk_heaps_push (LkHeaps *h, guint slot, float s, guint32 row)
   if (!(s < INFINITY) || (h->exclude != NULL && h->exclude[slot] == row))
     return;
   key = (guint64) ordered_bits (s) << 32 | h->ids[row];
+  if (k <= SORTED_MAX)
+    {
+      sorted_push (h, slot, hk, n, key);
+      return;
+    }
   if (n < k)
     {
       for (i = n; i > 0; )
@@ -557,39 +587,6 @@ candidate_cmp (const void *a, const void *b)
   return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* In double, with eight partial sums so the additions do not wait on
- * each other (this runs k times per query). */
-static double
-exact_distance (LkMetric metric, const float *q, const float *x, guint dim)
-{
-  double acc[8] = { 0 };
-  guint j = 0;
-
-  if (metric == LK_METRIC_L2)
-    {
-      for (; j + 8 <= dim; j += 8)
-        for (guint u = 0; u < 8; u++)
-          {
-            double t = (double) q[j + u] - x[j + u];
-            acc[u] += t * t;
-          }
-      for (; j < dim; j++)
-        {
-          double t = (double) q[j] - x[j];
-          acc[0] += t * t;
-        }
-    }
-  else
-    {
-      for (; j + 8 <= dim; j += 8)
-        for (guint u = 0; u < 8; u++)
-          acc[u] -= (double) q[j + u] * x[j + u];
-      for (; j < dim; j++)
-        acc[0] -= (double) q[j] * x[j];
-    }
-  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
-
 /* Recomputes the distance of every candidate directly from the caller's
  * rows, sorts them and writes the best @k; returns how many. */
 static guint
@@ -599,8 +596,8 @@ finish (LkSearchIndex *self, const float *query, Candidate *cand, guint n_cand, 
   guint m;
 
   for (guint i = 0; i < n_cand; i++)
-    cand[i].d = exact_distance (self->metric, query, self->data + (gsize) cand[i].id * self->dim,
-                                self->dim);
+    cand[i].d = self->kernels->exact (self->metric == LK_METRIC_L2, query,
+                                      self->data + (gsize) cand[i].id * self->dim, self->dim);
   qsort (cand, n_cand, sizeof *cand, candidate_cmp);
   m = MIN (k, n_cand);
   for (guint i = 0; i < m; i++)
@@ -1130,7 +1127,8 @@ lk_search_naive (const float *data, guint n, guint dim, const guint32 *subset, g
       guint32 id = subset != NULL ? subset[i] : i;
       if (id == exclude || (category >= 0 && labels != NULL && labels[id] != (guint) category))
         continue;
-      cand[m].d = exact_distance (metric, query, data + (gsize) id * dim, dim);
+      cand[m].d = _lk_search_exact_distance (metric == LK_METRIC_L2, query,
+                                             data + (gsize) id * dim, dim);
       cand[m].id = id;
       m++;
     }
