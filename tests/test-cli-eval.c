@@ -5,43 +5,9 @@
 
 #include <glib/gstdio.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "testutil.h"
 
-typedef struct {
-  int status;
-  char *out;
-  char *err;
-} Run;
-
-static void
-run_clear (Run *r)
-{
-  g_free (r->out);
-  g_free (r->err);
-}
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
-
-static void
-run_cli (Run *r, const char *first, ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  va_list ap;
-  int wait_status;
-
-  g_ptr_array_add (argv, (gpointer) lk_test_cli_path ());
-  va_start (ap, first);
-  for (const char *arg = first; arg != NULL; arg = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (gpointer) arg);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r->out, &r->err,
-                &wait_status, &error);
-  g_assert_no_error (error);
-  r->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
-}
 
 static char *root;
 
@@ -69,27 +35,27 @@ collection (void)
 static void
 test_embed (void)
 {
-  g_auto(Run) r1 = { 0 }, r2 = { 0 }, r3 = { 0 }, r4 = { 0 };
+  g_auto(LkTestRun) r1 = { 0 }, r2 = { 0 }, r3 = { 0 }, r4 = { 0 };
 
-  run_cli (&r1, "embed", "--side", "16", "-s", "golden", "-s", "pixels", collection (), NULL);
+  lk_test_run_cli (&r1, "embed", "--side", "16", "-s", "golden", "-s", "pixels", collection (), NULL);
   g_assert_cmpint (r1.status, ==, 0);
   g_assert_nonnull (strstr (r1.out, "golden"));
   g_assert_nonnull (strstr (r1.out, "15 × 768"));   /* 16×16×3 pixels */
   g_assert_nonnull (strstr (r1.out, g_get_user_data_dir ()));
   g_assert_cmpstr (r1.err, ==, "");
 
-  run_cli (&r2, "embed", "--side", "16", "--list", "--json", collection (), NULL);
+  lk_test_run_cli (&r2, "embed", "--side", "16", "--list", "--json", collection (), NULL);
   g_assert_cmpint (r2.status, ==, 0);
   g_assert_nonnull (strstr (r2.out, "\"name\": \"golden\""));
   g_assert_nonnull (strstr (r2.out, "\"stored\": true"));
   g_assert_nonnull (strstr (r2.out, "\"name\": \"hog\""));
   g_assert_nonnull (strstr (r2.out, "\"stored\": false"));
 
-  run_cli (&r3, "embed", "--side", "16", "-s", "no-such-source", collection (), NULL);
+  lk_test_run_cli (&r3, "embed", "--side", "16", "-s", "no-such-source", collection (), NULL);
   g_assert_cmpint (r3.status, ==, 1);
   g_assert_nonnull (strstr (r3.err, "no-such-source"));
 
-  run_cli (&r4, "embed", "--help", NULL);
+  lk_test_run_cli (&r4, "embed", "--help", NULL);
   g_assert_cmpint (r4.status, ==, 0);
   g_assert_nonnull (strstr (r4.out, "--source"));
 }
@@ -97,10 +63,10 @@ test_embed (void)
 static void
 test_query (void)
 {
-  g_auto(Run) r1 = { 0 }, r2 = { 0 }, r3 = { 0 }, r4 = { 0 }, r5 = { 0 }, r6 = { 0 }, r7 = { 0 };
+  g_auto(LkTestRun) r1 = { 0 }, r2 = { 0 }, r3 = { 0 }, r4 = { 0 }, r5 = { 0 }, r6 = { 0 }, r7 = { 0 };
   g_autofree char *outside = g_build_filename (collection (), "blue", "blue-2.png", NULL);
 
-  run_cli (&r1, "query", "--side", "16", "-k", "3", collection (), "red/red-1.png", NULL);
+  lk_test_run_cli (&r1, "query", "--side", "16", "-k", "3", collection (), "red/red-1.png", NULL);
   g_assert_cmpint (r1.status, ==, 0);
   g_assert_nonnull (strstr (r1.out, "rank"));
   g_assert_nonnull (strstr (r1.out, "   3  "));
@@ -109,7 +75,7 @@ test_query (void)
   g_assert_null (strstr (r1.out, "  red/red-1.png\n"));
   g_assert_nonnull (strstr (r1.out, "Neighbours of red/red-1.png"));
 
-  run_cli (&r2, "query", "--side", "16", "-k", "20", "--json", "--category", "green",
+  lk_test_run_cli (&r2, "query", "--side", "16", "-k", "20", "--json", "--category", "green",
            collection (), "0", NULL);
   g_assert_cmpint (r2.status, ==, 0);
   g_assert_nonnull (strstr (r2.out, "\"rank\": 5"));
@@ -117,35 +83,35 @@ test_query (void)
   g_assert_null (strstr (r2.out, "\"category\": \"red\""));
 
   /* An outside file: its own copy in the collection is at distance 0. */
-  run_cli (&r3, "query", "--side", "16", "-k", "1", "--json", "--file", outside, collection (),
+  lk_test_run_cli (&r3, "query", "--side", "16", "-k", "1", "--json", "--file", outside, collection (),
            NULL);
   g_assert_cmpint (r3.status, ==, 0);
   g_assert_nonnull (strstr (r3.out, "\"distance\": 0,"));
   g_assert_nonnull (strstr (r3.out, "blue/blue-2.png"));
 
-  run_cli (&r4, "query", "--side", "16", collection (), "red/none.png", NULL);
+  lk_test_run_cli (&r4, "query", "--side", "16", collection (), "red/none.png", NULL);
   g_assert_cmpint (r4.status, ==, 2);
   g_assert_nonnull (strstr (r4.err, "red/none.png"));
 
-  run_cli (&r5, "query", "--side", "16", "--category", "purple", collection (), "0", NULL);
+  lk_test_run_cli (&r5, "query", "--side", "16", "--category", "purple", collection (), "0", NULL);
   g_assert_cmpint (r5.status, ==, 2);
 
-  run_cli (&r6, "query", "--side", "16", "--source", "hog", "-k", "2", collection (), "14", NULL);
+  lk_test_run_cli (&r6, "query", "--side", "16", "--source", "hog", "-k", "2", collection (), "14", NULL);
   g_assert_cmpint (r6.status, ==, 0);
   g_assert_nonnull (strstr (r6.out, "HOG"));
 
-  run_cli (&r7, "query", "--side", "16", collection (), NULL);
+  lk_test_run_cli (&r7, "query", "--side", "16", collection (), NULL);
   g_assert_cmpint (r7.status, ==, 2);
 }
 
 static void
 test_eval (void)
 {
-  g_auto(Run) r1 = { 0 }, r2 = { 0 }, r3 = { 0 }, r4 = { 0 };
+  g_auto(LkTestRun) r1 = { 0 }, r2 = { 0 }, r3 = { 0 }, r4 = { 0 };
   g_autofree char *dir = lk_test_make_tmpdir ("cli-eval-triplets");
   g_autofree char *csv = g_build_filename (dir, "t.csv", NULL);
 
-  run_cli (&r1, "eval", "--side", "16", "-n", "200", "-k", "5", collection (), NULL);
+  lk_test_run_cli (&r1, "eval", "--side", "16", "-n", "200", "-k", "5", collection (), NULL);
   g_assert_cmpint (r1.status, ==, 0);
   g_assert_nonnull (strstr (r1.out, "each of the 15 images against all the others"));
   g_assert_nonnull (strstr (r1.out, "class-level  200 triplets"));
@@ -155,7 +121,7 @@ test_eval (void)
   g_assert_nonnull (strstr (r1.out, "(lbp)"));
   g_assert_nonnull (strstr (r1.out, "by construction"));
 
-  run_cli (&r2, "eval", "--side", "16", "-n", "100", "--json", "--sources", "golden,color",
+  lk_test_run_cli (&r2, "eval", "--side", "16", "-n", "100", "--json", "--sources", "golden,color",
            collection (), NULL);
   g_assert_cmpint (r2.status, ==, 0);
   g_assert_nonnull (strstr (r2.out, "\"source\": \"golden\""));
@@ -171,13 +137,13 @@ test_eval (void)
     "red/red-0.png,red/red-1.png,blue/blue-0.png,A\n"
     "red/red-0.png,green/green-1.png,red/red-2.png,B\n"
     "red/red-0.png,nowhere.png,red/red-2.png\n", -1, NULL));
-  run_cli (&r3, "eval", "--side", "16", "--triplets", csv, "--sources", "golden", collection (),
+  lk_test_run_cli (&r3, "eval", "--side", "16", "--triplets", csv, "--sources", "golden", collection (),
            NULL);
   g_assert_cmpint (r3.status, ==, 0);
   g_assert_nonnull (strstr (r3.out, "labelled     2 triplets (from 2 answers, 1 rows skipped)"));
   g_assert_nonnull (strstr (r3.out, csv));
 
-  run_cli (&r4, "eval", "--side", "16", "--triplets", "/nonexistent.csv", collection (), NULL);
+  lk_test_run_cli (&r4, "eval", "--side", "16", "--triplets", "/nonexistent.csv", collection (), NULL);
   g_assert_cmpint (r4.status, ==, 1);
   g_assert_nonnull (strstr (r4.err, "/nonexistent.csv"));
 }
@@ -185,7 +151,7 @@ test_eval (void)
 static void
 test_export (void)
 {
-  g_auto(Run) r1 = { 0 }, r2 = { 0 }, r3 = { 0 }, r4 = { 0 }, r5 = { 0 }, r6 = { 0 };
+  g_auto(LkTestRun) r1 = { 0 }, r2 = { 0 }, r3 = { 0 }, r4 = { 0 }, r5 = { 0 }, r6 = { 0 };
   g_autofree char *dir = lk_test_make_tmpdir ("cli-export");
   g_autofree char *prefix = g_build_filename (dir, "lbp", NULL);
   g_autofree char *npy = g_strdup_printf ("%s.npy", prefix);
@@ -195,7 +161,7 @@ test_export (void)
   g_autofree char *gen = g_build_filename (dir, "gen.csv", NULL);
   g_autofree char *contents = NULL;
 
-  run_cli (&r1, "export", "--side", "16", "--source", "lbp", "-o", prefix, collection (), NULL);
+  lk_test_run_cli (&r1, "export", "--side", "16", "--source", "lbp", "-o", prefix, collection (), NULL);
   g_assert_cmpint (r1.status, ==, 0);
   g_assert_true (g_file_test (npy, G_FILE_TEST_EXISTS));
   g_assert_true (g_file_get_contents (tsv, &contents, NULL, NULL));
@@ -205,12 +171,12 @@ test_export (void)
     "red/red-0.png,red/red-1.png,blue/blue-0.png,A,tester\n"
     "red/red-0.png,red/red-1.png\n"
     "red/red-3.png,green/green-1.png,red/red-2.png,B\n", -1, NULL));
-  run_cli (&r2, "export", "--side", "16", "--triplets-in", in, collection (), NULL);
+  lk_test_run_cli (&r2, "export", "--side", "16", "--triplets-in", in, collection (), NULL);
   g_assert_cmpint (r2.status, ==, 0);
   g_assert_nonnull (strstr (r2.out, "2 rows added"));
   g_assert_nonnull (strstr (r2.err, "line 2: expected 3 to 5 columns, found 2"));
 
-  run_cli (&r3, "export", "--side", "16", "--triplets-out", out, collection (), NULL);
+  lk_test_run_cli (&r3, "export", "--side", "16", "--triplets-out", out, collection (), NULL);
   g_assert_cmpint (r3.status, ==, 0);
   g_clear_pointer (&contents, g_free);
   g_assert_true (g_file_get_contents (out, &contents, NULL, NULL));
@@ -219,17 +185,17 @@ test_export (void)
 
   /* The collection now has labelled triplets: eval uses them and lists
    * golden features with learned weights. */
-  run_cli (&r4, "eval", "--side", "16", collection (), NULL);
+  lk_test_run_cli (&r4, "eval", "--side", "16", collection (), NULL);
   g_assert_cmpint (r4.status, ==, 0);
   g_assert_nonnull (strstr (r4.out, "labelled     2 triplets"));
   g_assert_nonnull (strstr (r4.out, "(golden-learned)"));
 
-  run_cli (&r5, "export", "--side", "16", "--triplets-out", gen, "--generate", "class", "-n", "7",
+  lk_test_run_cli (&r5, "export", "--side", "16", "--triplets-out", gen, "--generate", "class", "-n", "7",
            collection (), NULL);
   g_assert_cmpint (r5.status, ==, 0);
   g_assert_nonnull (strstr (r5.out, "7 rows (7 triplets)"));
 
-  run_cli (&r6, "export", "--side", "16", "--triplets-out", gen, "--triplets-in", in,
+  lk_test_run_cli (&r6, "export", "--side", "16", "--triplets-out", gen, "--triplets-in", in,
            collection (), NULL);
   g_assert_cmpint (r6.status, ==, 2);
 }

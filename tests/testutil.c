@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <sys/wait.h>
 
 static char *test_home;
 
@@ -121,4 +122,31 @@ lk_test_cli_path (void)
   const char *cli = g_getenv ("LIKENESS_CLI");
   g_assert_nonnull (cli);
   return cli;
+}
+
+void
+lk_test_run_clear (LkTestRun *run)
+{
+  g_free (run->out);
+  g_free (run->err);
+}
+
+void
+lk_test_run_cli (LkTestRun *run, const char *first, ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  va_list ap;
+  int wait_status;
+
+  g_ptr_array_add (argv, (gpointer) lk_test_cli_path ());
+  va_start (ap, first);
+  for (const char *arg = first; arg != NULL; arg = va_arg (ap, const char *))
+    g_ptr_array_add (argv, (gpointer) arg);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &run->out,
+                &run->err, &wait_status, &error);
+  g_assert_no_error (error);
+  run->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
 }

@@ -27,4 +27,17 @@ const char *lk_test_fashion_mnist_dir (void);
 /* The likeness-cli built with the tests. */
 const char *lk_test_cli_path (void);
 
+/* One run of likeness-cli: its exit status (-1 if it did not exit) and
+ * what it printed. */
+typedef struct {
+  int   status;
+  char *out;
+  char *err;
+} LkTestRun;
+
+void lk_test_run_clear (LkTestRun *run);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LkTestRun, lk_test_run_clear)
+/* Runs likeness-cli with the arguments, NULL-terminated. */
+void lk_test_run_cli (LkTestRun *run, const char *first, ...) G_GNUC_NULL_TERMINATED;
+
 G_END_DECLS

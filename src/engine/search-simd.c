@@ -139,6 +139,24 @@ static const LkSearchKernels kernels_scalar = {
 
 #ifdef LK_X86
 
+/* The lanes of @mask, scores in @buf, into heap @slot (rows from @row0)
+ * or, with @columns, each into its own column's heap with @row as the
+ * neighbour. Shared by both instruction sets: only the compare differs. */
+static void
+push_lanes (LkHeaps *h, const float *buf, guint mask, guint slot, guint32 row0, gboolean columns,
+            guint32 row)
+{
+  while (mask != 0)
+    {
+      guint j = (guint) __builtin_ctz (mask);
+      mask &= mask - 1;
+      if (columns)
+        _lk_heaps_push (h, row0 + j, buf[j], row);
+      else
+        _lk_heaps_push (h, slot, buf[j], row0 + j);
+    }
+}
+
 /* ---- AVX2 + FMA ---- */
 
 #define TARGET_AVX2 __attribute__ ((target ("avx2,fma")))
@@ -153,12 +171,7 @@ select8_avx2 (LkHeaps *h, guint slot, __m256 s, guint32 row0)
     {
       float buf[8];
       _mm256_storeu_ps (buf, s);
-      while (m != 0)
-        {
-          guint j = (guint) __builtin_ctz ((unsigned) m);
-          m &= m - 1;
-          _lk_heaps_push (h, slot, buf[j], row0 + j);
-        }
+      push_lanes (h, buf, (guint) m, slot, row0, FALSE, 0);
     }
 }
 
@@ -172,12 +185,7 @@ select8_columns_avx2 (LkHeaps *h, __m256 s, guint32 col0, guint32 row)
     {
       float buf[8];
       _mm256_storeu_ps (buf, s);
-      while (m != 0)
-        {
-          guint j = (guint) __builtin_ctz ((unsigned) m);
-          m &= m - 1;
-          _lk_heaps_push (h, col0 + j, buf[j], row);
-        }
+      push_lanes (h, buf, (guint) m, 0, col0, TRUE, row);
     }
 }
 
@@ -355,14 +363,8 @@ select16_avx512 (LkHeaps *h, guint slot, __m512 s, guint32 row0)
   if (G_UNLIKELY (m != 0))
     {
       float buf[16];
-      guint mm = m;
       _mm512_storeu_ps (buf, s);
-      while (mm != 0)
-        {
-          guint j = (guint) __builtin_ctz (mm);
-          mm &= mm - 1;
-          _lk_heaps_push (h, slot, buf[j], row0 + j);
-        }
+      push_lanes (h, buf, m, slot, row0, FALSE, 0);
     }
 }
 
@@ -373,14 +375,8 @@ select16_columns_avx512 (LkHeaps *h, __m512 s, guint32 col0, guint32 row)
   if (G_UNLIKELY (m != 0))
     {
       float buf[16];
-      guint mm = m;
       _mm512_storeu_ps (buf, s);
-      while (mm != 0)
-        {
-          guint j = (guint) __builtin_ctz (mm);
-          mm &= mm - 1;
-          _lk_heaps_push (h, col0 + j, buf[j], row);
-        }
+      push_lanes (h, buf, m, 0, col0, TRUE, row);
     }
 }
 
