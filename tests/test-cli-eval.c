@@ -200,6 +200,23 @@ test_export (void)
   g_assert_cmpint (r6.status, ==, 2);
 }
 
+static void
+test_help (void)
+{
+  const char *commands[] = { "embed", "query", "eval", "export" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    {
+      g_auto(LkTestRun) help = { 0 }, bad = { 0 };
+      lk_test_run_cli (&help, commands[i], "--help", NULL);
+      g_assert_cmpint (help.status, ==, 0);
+      g_assert_nonnull (strstr (help.out, commands[i]));
+      g_assert_nonnull (strstr (help.out, "--help-collection"));
+      lk_test_run_cli (&bad, commands[i], "--no-such-option", NULL);
+      g_assert_cmpint (bad.status, ==, 2);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -208,5 +225,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/query", test_query);
   g_test_add_func ("/cli/eval", test_eval);
   g_test_add_func ("/cli/export", test_export);
+  g_test_add_func ("/cli/help", test_help);
   return g_test_run ();
 }
