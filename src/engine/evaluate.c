@@ -110,7 +110,7 @@ distinct_queries (LkTripletSet *set, guint *n_out)
 }
 
 static gboolean
-plan_triplets (Plan *p, GError **error)
+plan_triplets (Plan *p, GCancellable *cancellable, GError **error)
 {
   const LkEvalOptions *o = p->o;
   g_autofree char *own = lk_triplets_default_path (p->collection);
@@ -148,12 +148,12 @@ plan_triplets (Plan *p, GError **error)
     LkGoldenWeights w;
 
     features = lk_features_load_or_compute_for_collection (p->collection, o->n_threads, NULL,
-                                                           NULL, NULL, error);
+                                                           NULL, cancellable, error);
     if (features == NULL)
       return FALSE;
     lk_golden_weights_init_default (&w);
     rel = lk_relevance_load_or_compute_for_collection (p->collection, features, &w, NULL, NULL,
-                                                       NULL, NULL, error);
+                                                       NULL, cancellable, error);
     if (rel == NULL)
       return FALSE;
     p->sets[1] = lk_triplets_generate_in_class (rel, p->queries, p->n_queries, p->pool,
@@ -202,7 +202,8 @@ plan_map (Plan *p)
 }
 
 static gboolean
-plan_init (Plan *p, LkCollection *collection, const LkEvalOptions *o, GError **error)
+plan_init (Plan *p, LkCollection *collection, const LkEvalOptions *o, GCancellable *cancellable,
+           GError **error)
 {
   guint n = lk_collection_get_n_images (collection);
   guint n_test = 0;
@@ -243,7 +244,7 @@ plan_init (Plan *p, LkCollection *collection, const LkEvalOptions *o, GError **e
                    _("The collection has too few images to evaluate"));
       return FALSE;
     }
-  if (!plan_triplets (p, error))
+  if (!plan_triplets (p, cancellable, error))
     return FALSE;
   for (guint s = 0; s < p->n_sets; s++)
     p->tq[s] = distinct_queries (p->sets[s], &p->n_tq[s]);
@@ -367,7 +368,7 @@ lk_evaluate (LkCollection *collection, const LkEvalOptions *options, LkEvalProgr
     }
   g_return_val_if_fail (options->k > 0, NULL);
 
-  if (!plan_init (&plan, collection, options, error))
+  if (!plan_init (&plan, collection, options, cancellable, error))
     {
       plan_clear (&plan);
       return NULL;
