@@ -34,10 +34,11 @@ def run(checks):
             print('not ok %d %s # TODO %s' % (number, name, str(e).splitlines()[0]))
             for line in str(e).splitlines()[1:]:
                 print('# ' + line)
-        except (Failure, AssertionError) as e:
+        except Exception as e:
             failed += 1
             print('not ok %d %s' % (number, name))
-            for line in (str(e) or traceback.format_exc()).splitlines():
+            expected = isinstance(e, (Failure, AssertionError)) and str(e)
+            for line in (str(e) if expected else traceback.format_exc()).splitlines():
                 print('# ' + line)
         sys.stdout.flush()
     sys.exit(1 if failed else 0)
