@@ -211,7 +211,7 @@ test_help (void)
       lk_test_run_cli (&help, commands[i], "--help", NULL);
       g_assert_cmpint (help.status, ==, 0);
       g_assert_nonnull (strstr (help.out, commands[i]));
-      g_assert_nonnull (strstr (help.out, "--help-collection"));
+      g_assert_nonnull (strstr (help.out, "--builtin"));
       lk_test_run_cli (&bad, commands[i], "--no-such-option", NULL);
       g_assert_cmpint (bad.status, ==, 2);
     }

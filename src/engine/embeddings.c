@@ -676,9 +676,9 @@ check_header (const char *path, const guint8 *bytes, gsize size, EmbeddingHeader
   if (h->dim == 0 || h->kind > LK_EMBEDDING_MODEL
       || (check_size && size != sizeof *h + (guint64) h->n * h->dim * sizeof (float)))
     {
-      g_set_error (error, LK_ERROR, LK_ERROR_CORRUPT,
-                   _("Embedding %s has %" G_GSIZE_FORMAT " bytes, expected %" G_GUINT64_FORMAT),
-                   path, size, (guint64) sizeof *h + (guint64) h->n * h->dim * sizeof (float));
+      g_set_error (error, LK_ERROR, LK_ERROR_CORRUPT, _("Embedding %s has %zu bytes, expected %llu"),
+                   path, size,
+                   (unsigned long long) (sizeof *h + (guint64) h->n * h->dim * sizeof (float)));
       return FALSE;
     }
   return TRUE;

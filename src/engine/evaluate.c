@@ -415,15 +415,15 @@ lk_evaluate (LkCollection *collection, const LkEvalOptions *options, LkEvalProgr
         {
           set->name = g_strdup ("class-level");
           set->description = g_strdup_printf (
-            _("generated, seed %" G_GUINT64_FORMAT ": positive of the query’s category, "
-              "negative of another"), options->seed);
+            _("generated, seed %llu: positive of the query’s category, negative of another"),
+            (unsigned long long) options->seed);
         }
       else
         {
           set->name = g_strdup ("in-class");
           set->description = g_strdup_printf (
-            _("generated, seed %" G_GUINT64_FORMAT ": both of the query’s category, ordered by "
-              "golden relevance with margin %.2f"), options->seed, options->in_class_margin);
+            _("generated, seed %llu: both of the query’s category, ordered by golden relevance "
+              "with margin %.2f"), (unsigned long long) options->seed, options->in_class_margin);
         }
     }
   if (plan.n_sets == 2)
