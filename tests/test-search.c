@@ -96,6 +96,30 @@ assert_same_list (const LkNeighbour *fast, guint n_fast, const LkNeighbour *ref,
     }
 }
 
+/* The same, with a tolerance relative to each distance however small
+ * (the float16 pass must not lose neighbours at any scale). */
+static void
+assert_same_list_relative (const LkNeighbour *fast, guint n_fast, const LkNeighbour *ref,
+                           guint n_ref, double rel)
+{
+  g_assert_cmpuint (n_fast, ==, n_ref);
+  for (guint i = 0; i < n_ref; i++)
+    {
+      double tol = rel * fabs (ref[i].distance);
+      g_assert_cmpfloat (fabs (fast[i].distance - ref[i].distance), <=, tol);
+      if (fast[i].id != ref[i].id)
+        {
+          gboolean tie = FALSE;
+          for (guint j = 0; j < n_ref; j++)
+            if (ref[j].id == fast[i].id)
+              tie = fabs (ref[j].distance - ref[i].distance) <= tol;
+          if (i + 1 == n_ref)
+            tie = TRUE;  /* the last place: checked by its distance above */
+          g_assert_true (tie);
+        }
+    }
+}
+
 typedef struct {
   LkSearchIsa isa;
   guint threads;
@@ -239,6 +263,71 @@ test_paths (gconstpointer user_data)
   run_case (c, 1500, 128);
 }
 
+/* The float16 first pass: the same lists as the naive reference, on
+ * every instruction set that has it, on data of every scale float16 can
+ * hold (values down in its subnormal range, values in the thousands) and
+ * on exact ties; and it is refused for a value float16 cannot hold. */
+static void
+test_half_first_pass (void)
+{
+  const float scales[] = { 1.0f, 1e-6f, 3000.0f };
+  guint n_runs = 0;
+
+  for (guint isa = LK_SEARCH_ISA_AVX2; isa < LK_SEARCH_N_ISAS; isa++)
+    {
+      const LkSearchKernels *kern = _lk_search_kernels (isa);
+      if (kern == NULL || kern->scan_half == NULL)
+        continue;
+      for (guint threads = 1; threads <= 2; threads++)
+        for (guint metric = 0; metric < 2; metric++)
+          for (guint v = 0; v < G_N_ELEMENTS (scales) + 1; v++)
+            {
+              g_auto(Data) d = { 0 };
+              g_autoptr(LkSearchIndex) index = NULL;
+              g_autoptr(GError) error = NULL;
+              g_autoptr(GRand) rand = g_rand_new_with_seed (v * 7 + metric);
+              gboolean ties = v == G_N_ELEMENTS (scales);
+              LkNeighbour fast[40], ref[40];
+
+              make_data (&d, 3000, 24, 6, ties, 11 + v);
+              if (!ties)
+                for (gsize i = 0; i < (gsize) d.n * d.dim; i++)
+                  d.data[i] *= scales[v];
+              index = lk_search_index_new (d.data, d.n, d.dim, NULL, 0, d.labels, d.n_categories,
+                                           metric, &error);
+              g_assert_no_error (error);
+              g_assert_true (_lk_search_index_set_isa (index, isa));
+              lk_search_index_set_n_threads (index, threads);
+              g_assert_true (lk_search_index_set_half_first_pass (index, TRUE));
+              for (guint t = 0; t < 20; t++)
+                {
+                  guint32 row = g_rand_int_range (rand, 0, d.n);
+                  guint k = t % 2 ? 40 : 5;
+                  gint cat = t % 4 == 3 ? (gint) d.labels[row] : LK_SEARCH_ANY_CATEGORY;
+                  guint nf = lk_search_query (index, d.data + (gsize) row * d.dim, k, cat, row, fast);
+                  guint nr = lk_search_naive (d.data, d.n, d.dim, NULL, 0, d.labels, metric,
+                                              d.data + (gsize) row * d.dim, k, cat, row, ref);
+                  if (ties)
+                    assert_same_list (fast, nf, ref, nr, 0);
+                  else
+                    assert_same_list_relative (fast, nf, ref, nr, 1e-6);
+                }
+              n_runs++;
+            }
+    }
+  if (n_runs == 0)
+    {
+      g_test_skip ("this CPU has no float16 conversion");
+      return;
+    }
+  {
+    float big[4] = { 1, 2, 70000, 3 };
+    g_autoptr(LkSearchIndex) index = lk_search_index_new (big, 2, 2, NULL, 0, NULL, 0,
+                                                          LK_METRIC_L2, NULL);
+    g_assert_false (lk_search_index_set_half_first_pass (index, TRUE));
+  }
+}
+
 /* A query whose pool is smaller than k, and k = 0. */
 static void
 test_small_pools (void)
@@ -330,6 +419,7 @@ main (int argc, char **argv)
                                       ties ? "ties" : "random", subset ? "subset" : "all");
               g_test_add_data_func (path, c, test_paths);
             }
+  g_test_add_func ("/engine/search/half-first-pass", test_half_first_pass);
   g_test_add_func ("/engine/search/small-pools", test_small_pools);
   g_test_add_func ("/engine/search/invalid-subset", test_invalid_subset);
   g_test_add_func ("/engine/search/cancel", test_cancel);

@@ -303,36 +303,52 @@ run (const Options *o)
                                    g_memdup2 (&bw, sizeof bw));
             }
 
-          /* Single queries. */
-          for (guint q = 0; q < 5; q++)
-            lk_search_query (index, queries, (guint) o->k, LK_SEARCH_ANY_CATEGORY,
-                             LK_SEARCH_NO_EXCLUDE, out);
-          for (guint q = 0; q < (guint) o->queries; q++)
+          /* Single queries, then with the float16 first pass. */
+          for (guint half = 0; half < 2; half++)
             {
-              double t0 = now_s ();
-              found[q] = lk_search_query (index, queries + (gsize) q * o->dim, (guint) o->k,
-                                          LK_SEARCH_ANY_CATEGORY, LK_SEARCH_NO_EXCLUDE,
-                                          out + (gsize) q * o->k);
-              times[q] = now_s () - t0;
+              g_autofree char *bwkey = g_strdup_printf ("bw-t%u", t);
+              double *read = g_hash_table_lookup (figures, bwkey);
+              double gbs;
+
+              if (half && !lk_search_index_set_half_first_pass (index, TRUE))
+                {
+                  printf ("%-22s %2u  (no float16 conversion on this CPU)\n",
+                          "  float16 first pass", t);
+                  break;
+                }
+              for (guint q = 0; q < 5; q++)
+                lk_search_query (index, queries, (guint) o->k, LK_SEARCH_ANY_CATEGORY,
+                                 LK_SEARCH_NO_EXCLUDE, out);
+              for (guint q = 0; q < (guint) o->queries; q++)
+                {
+                  double t0 = now_s ();
+                  found[q] = lk_search_query (index, queries + (gsize) q * o->dim, (guint) o->k,
+                                              LK_SEARCH_ANY_CATEGORY, LK_SEARCH_NO_EXCLUDE,
+                                              out + (gsize) q * o->k);
+                  times[q] = now_s () - t0;
+                }
+              ms = median (times, (guint) o->queries) * 1e3;
+              gbs = _lk_search_index_bytes (index, half) / (ms / 1e3) / 1e9;
+              if (half)
+                extra = g_strdup_printf ("reads %.1f GB/s, as float32 %.1f",
+                                         gbs, _lk_search_index_bytes (index, FALSE) / (ms / 1e3) / 1e9);
+              else
+                extra = g_strdup_printf ("%.1f GB/s = %.0f%% of read", gbs,
+                                         read != NULL ? 100 * gbs / *read : NAN);
+              what = g_strdup_printf (half ? "  float16 first pass" : "single query %s",
+                                      metrics[m]);
+              fi = faiss_file (dir, "single", metrics[m], t, "i64");
+              fd = faiss_file (dir, "single", metrics[m], t, "f32");
+              print_row (what, t, ms, extra,
+                         faiss ? faiss_ms (figures, "single", metrics[m], t) : NAN,
+                         faiss ? compare_with_faiss (out, found, (guint) o->queries, (guint) o->k,
+                                                     fi, fd) : -1, (guint) o->queries);
+              g_clear_pointer (&what, g_free);
+              g_clear_pointer (&extra, g_free);
+              g_clear_pointer (&fi, g_free);
+              g_clear_pointer (&fd, g_free);
             }
-          ms = median (times, (guint) o->queries) * 1e3;
-          {
-            g_autofree char *bwkey = g_strdup_printf ("bw-t%u", t);
-            double *read = g_hash_table_lookup (figures, bwkey);
-            double gbs = _lk_search_index_bytes (index) / (ms / 1e3) / 1e9;
-            extra = g_strdup_printf ("%.1f GB/s = %.0f%% of read", gbs,
-                                     read != NULL ? 100 * gbs / *read : NAN);
-          }
-          what = g_strdup_printf ("single query %s", metrics[m]);
-          fi = faiss_file (dir, "single", metrics[m], t, "i64");
-          fd = faiss_file (dir, "single", metrics[m], t, "f32");
-          print_row (what, t, ms, extra, faiss ? faiss_ms (figures, "single", metrics[m], t) : NAN,
-                     faiss ? compare_with_faiss (out, found, (guint) o->queries, (guint) o->k, fi, fd)
-                           : -1, (guint) o->queries);
-          g_clear_pointer (&what, g_free);
-          g_clear_pointer (&extra, g_free);
-          g_clear_pointer (&fi, g_free);
-          g_clear_pointer (&fd, g_free);
+          lk_search_index_set_half_first_pass (index, FALSE);
 
           /* A batch. */
           best = G_MAXDOUBLE;

@@ -74,6 +74,36 @@ typedef void (*LkGroupKernel) (const LkKernelArgs *a,
                                guint               p1,
                                gboolean            symmetric);
 
+/* Candidates of the float16 first pass: rows whose lower bound passed. */
+typedef struct {
+  guint32 *row;
+  float   *lo;     /* each one's lower bound */
+  guint    n, cap;
+} LkCands;
+
+void _lk_cands_push (LkCands *c, guint32 row, float lo);
+
+/* The float16 first pass of a single query. Scores come from float16
+ * copies of the rows, so each has an error bound e_r; the heaps keep the
+ * k smallest upper bounds s̃ + e_r (their threshold can only be above the
+ * true k-th score), and every row whose lower bound s̃ − e_r is at most
+ * that threshold becomes a candidate for the exact re-rank. Bound:
+ *   e_r = c_norm·||x_r|| + c_abs + c_rel·(bias_r + |s̃_r|),
+ * see lk_search_query(). */
+typedef struct {
+  const guint16 *panels;    /* (n_panels, dim, LK_PANEL) float16 */
+  const float   *bias;
+  const float   *rownorm;   /* (n_panels · LK_PANEL,) ||x_r||, rounded up */
+  guint          dim;
+  float          alpha;
+  float          c_norm, c_abs, c_rel;
+  LkHeaps       *heaps;
+  LkCands       *cands;     /* one per slot */
+} LkHalfArgs;
+
+typedef void (*LkHalfKernel) (const LkHalfArgs *a, const float *query, guint p0, guint p1,
+                              guint slot);
+
 typedef struct {
   LkScanKernel  scan;
   LkGroupKernel group;
@@ -83,6 +113,10 @@ typedef struct {
   /* ||q − x||² (@l2) or −q·x, accumulated in double: the exact distance
    * of a final candidate. */
   double (*exact) (gboolean l2, const float *q, const float *x, guint dim);
+  /* The float16 first pass and the conversion to float16 (round to
+   * nearest), NULL where the CPU has no F16C. */
+  LkHalfKernel scan_half;
+  void (*to_half) (const float *src, guint16 *dst, gsize n);
 } LkSearchKernels;
 
 /* The portable exact distance, also the naive reference's. */
@@ -103,7 +137,8 @@ LkSearchIsa  _lk_search_index_get_isa (LkSearchIndex *self);
 /* Streaming read of the index's packed rows on its threads; returns the
  * best of @repeats runs in GB/s (the bytes of the panels, once each). */
 double       _lk_search_index_read_bandwidth (LkSearchIndex *self, guint repeats);
-/* Bytes a whole-index query reads (panels and biases). */
-guint64      _lk_search_index_bytes (LkSearchIndex *self);
+/* Bytes a whole-index query reads (panels and biases; float16 panels,
+ * biases and norms with @half). */
+guint64      _lk_search_index_bytes (LkSearchIndex *self, gboolean half);
 
 G_END_DECLS

@@ -134,7 +134,7 @@ _lk_search_exact_distance (gboolean l2, const float *q, const float *x, guint di
 }
 
 static const LkSearchKernels kernels_scalar = {
-  scan_scalar, group_scalar, stream_sum_scalar, _lk_search_exact_distance
+  scan_scalar, group_scalar, stream_sum_scalar, _lk_search_exact_distance, NULL, NULL
 };
 
 #ifdef LK_X86
@@ -350,9 +350,111 @@ exact_avx2 (gboolean l2, const float *q, const float *x, guint dim)
   return l2 ? total : -total;
 }
 
-static const LkSearchKernels kernels_avx2 = { scan_avx2, group_avx2, stream_sum_avx2, exact_avx2 };
+#define TARGET_AVX2_F16C __attribute__ ((target ("avx2,fma,f16c")))
+
+/* Upper bounds into the heap, then lower bounds against its (updated)
+ * threshold into the candidates. */
+TARGET_AVX2_F16C static inline void
+select_half8_avx2 (const LkHalfArgs *a, guint slot, __m256 c, guint32 row0)
+{
+  const __m256 sign = _mm256_set1_ps (-0.0f);
+  __m256 bias = _mm256_load_ps (a->bias + row0);
+  __m256 s = _mm256_fmadd_ps (_mm256_set1_ps (a->alpha), c, bias);
+  __m256 e = _mm256_fmadd_ps (_mm256_set1_ps (a->c_norm), _mm256_load_ps (a->rownorm + row0),
+                              _mm256_set1_ps (a->c_abs));
+  __m256 hi, lo;
+  int m;
+
+  e = _mm256_fmadd_ps (_mm256_set1_ps (a->c_rel), _mm256_add_ps (bias, _mm256_andnot_ps (sign, s)),
+                       e);
+  hi = _mm256_add_ps (s, e);
+  lo = _mm256_sub_ps (s, e);
+  m = _mm256_movemask_ps (_mm256_cmp_ps (hi, _mm256_set1_ps (a->heaps->thr[slot]), _CMP_LE_OQ));
+  if (G_UNLIKELY (m != 0))
+    {
+      float buf[8];
+      _mm256_storeu_ps (buf, hi);
+      push_lanes (a->heaps, buf, (guint) m, slot, row0, FALSE, 0);
+    }
+  m = _mm256_movemask_ps (_mm256_cmp_ps (lo, _mm256_set1_ps (a->heaps->thr[slot]), _CMP_LE_OQ));
+  if (G_UNLIKELY (m != 0))
+    {
+      float buf[8];
+      _mm256_storeu_ps (buf, lo);
+      while (m != 0)
+        {
+          guint j = (guint) __builtin_ctz ((unsigned) m);
+          m &= m - 1;
+          _lk_cands_push (&a->cands[slot], row0 + j, buf[j]);
+        }
+    }
+}
+
+TARGET_AVX2_F16C static void
+scan_half_avx2 (const LkHalfArgs *a, const float *q, guint p0, guint p1, guint slot)
+{
+  const guint dim = a->dim;
+  const gsize ps = (gsize) dim * LK_PANEL;
+  guint p = p0;
+
+  for (; p + 2 <= p1; p += 2)
+    {
+      const guint16 *b0 = a->panels + p * ps, *b1 = b0 + ps;
+      __m256 c[4] = { _mm256_setzero_ps (), _mm256_setzero_ps (), _mm256_setzero_ps (),
+                      _mm256_setzero_ps () };
+      for (guint k = 0; k < dim; k++)
+        {
+          __m256 y = _mm256_broadcast_ss (q + k);
+          gsize o = (gsize) k * LK_PANEL;
+          c[0] = _mm256_fmadd_ps (y, _mm256_cvtph_ps (_mm_load_si128 ((const __m128i *) (b0 + o))), c[0]);
+          c[1] = _mm256_fmadd_ps (y, _mm256_cvtph_ps (_mm_load_si128 ((const __m128i *) (b0 + o + 8))), c[1]);
+          c[2] = _mm256_fmadd_ps (y, _mm256_cvtph_ps (_mm_load_si128 ((const __m128i *) (b1 + o))), c[2]);
+          c[3] = _mm256_fmadd_ps (y, _mm256_cvtph_ps (_mm_load_si128 ((const __m128i *) (b1 + o + 8))), c[3]);
+        }
+      for (guint i = 0; i < 4; i++)
+        select_half8_avx2 (a, slot, c[i], p * LK_PANEL + i * 8);
+    }
+  for (; p < p1; p++)
+    {
+      const guint16 *b0 = a->panels + p * ps;
+      __m256 c0 = _mm256_setzero_ps (), c1 = _mm256_setzero_ps ();
+      for (guint k = 0; k < dim; k++)
+        {
+          __m256 y = _mm256_broadcast_ss (q + k);
+          c0 = _mm256_fmadd_ps (y, _mm256_cvtph_ps (_mm_load_si128 ((const __m128i *) (b0 + k * LK_PANEL))), c0);
+          c1 = _mm256_fmadd_ps (y, _mm256_cvtph_ps (_mm_load_si128 ((const __m128i *) (b0 + k * LK_PANEL + 8))), c1);
+        }
+      select_half8_avx2 (a, slot, c0, p * LK_PANEL);
+      select_half8_avx2 (a, slot, c1, p * LK_PANEL + 8);
+    }
+}
+
+TARGET_AVX2_F16C static void
+to_half_f16c (const float *src, guint16 *dst, gsize n)
+{
+  gsize i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128 ((__m128i *) (dst + i),
+                      _mm256_cvtps_ph (_mm256_loadu_ps (src + i), _MM_FROUND_TO_NEAREST_INT));
+  for (; i < n; i++)
+    dst[i] = _cvtss_sh (src[i], _MM_FROUND_TO_NEAREST_INT);
+}
+
+static const LkSearchKernels kernels_avx2 = {
+  scan_avx2, group_avx2, stream_sum_avx2, exact_avx2, scan_half_avx2, to_half_f16c
+};
+static const LkSearchKernels kernels_avx2_no_f16c = {
+  scan_avx2, group_avx2, stream_sum_avx2, exact_avx2, NULL, NULL
+};
 
 /* ---- AVX-512 ---- */
+
+/* GCC 12's own conversion intrinsics (_mm512_cvtps_pd, _mm512_cvtph_ps)
+ * trip -Wmaybe-uninitialized on the "undefined" vector they pass through;
+ * the warning is about the header, not this code. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 
 #define TARGET_AVX512 __attribute__ ((target ("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")))
 
@@ -499,11 +601,6 @@ stream_sum_avx512 (const float *data, gsize n)
   }
 }
 
-/* GCC 12's own _mm512_cvtps_pd trips -Wmaybe-uninitialized on the
- * "undefined" vector it passes through; the warning is about the header. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
 TARGET_AVX512 static double
 exact_avx512 (gboolean l2, const float *q, const float *x, guint dim)
 {
@@ -535,10 +632,83 @@ exact_avx512 (gboolean l2, const float *q, const float *x, guint dim)
     total += l2 ? ((double) q[j] - x[j]) * ((double) q[j] - x[j]) : (double) q[j] * x[j];
   return l2 ? total : -total;
 }
+
+TARGET_AVX512 static inline void
+select_half16_avx512 (const LkHalfArgs *a, guint slot, __m512 c, guint32 row0)
+{
+  __m512 bias = _mm512_load_ps (a->bias + row0);
+  __m512 s = _mm512_fmadd_ps (_mm512_set1_ps (a->alpha), c, bias);
+  __m512 e = _mm512_fmadd_ps (_mm512_set1_ps (a->c_norm), _mm512_load_ps (a->rownorm + row0),
+                              _mm512_set1_ps (a->c_abs));
+  __m512 hi, lo;
+  __mmask16 m;
+
+  e = _mm512_fmadd_ps (_mm512_set1_ps (a->c_rel), _mm512_add_ps (bias, _mm512_abs_ps (s)), e);
+  hi = _mm512_add_ps (s, e);
+  lo = _mm512_sub_ps (s, e);
+  m = _mm512_cmp_ps_mask (hi, _mm512_set1_ps (a->heaps->thr[slot]), _CMP_LE_OQ);
+  if (G_UNLIKELY (m != 0))
+    {
+      float buf[16];
+      _mm512_storeu_ps (buf, hi);
+      push_lanes (a->heaps, buf, m, slot, row0, FALSE, 0);
+    }
+  m = _mm512_cmp_ps_mask (lo, _mm512_set1_ps (a->heaps->thr[slot]), _CMP_LE_OQ);
+  if (G_UNLIKELY (m != 0))
+    {
+      float buf[16];
+      guint mm = m;
+      _mm512_storeu_ps (buf, lo);
+      while (mm != 0)
+        {
+          guint j = (guint) __builtin_ctz (mm);
+          mm &= mm - 1;
+          _lk_cands_push (&a->cands[slot], row0 + j, buf[j]);
+        }
+    }
+}
+
+TARGET_AVX512 static void
+scan_half_avx512 (const LkHalfArgs *a, const float *q, guint p0, guint p1, guint slot)
+{
+  const guint dim = a->dim;
+  const gsize ps = (gsize) dim * LK_PANEL;
+  guint p = p0;
+
+  for (; p + 4 <= p1; p += 4)
+    {
+      const guint16 *b0 = a->panels + p * ps, *b1 = b0 + ps, *b2 = b1 + ps, *b3 = b2 + ps;
+      __m512 c0 = _mm512_setzero_ps (), c1 = c0, c2 = c0, c3 = c0;
+      for (guint k = 0; k < dim; k++)
+        {
+          __m512 y = _mm512_set1_ps (q[k]);
+          gsize o = (gsize) k * LK_PANEL;
+          c0 = _mm512_fmadd_ps (y, _mm512_cvtph_ps (_mm256_load_si256 ((const __m256i *) (b0 + o))), c0);
+          c1 = _mm512_fmadd_ps (y, _mm512_cvtph_ps (_mm256_load_si256 ((const __m256i *) (b1 + o))), c1);
+          c2 = _mm512_fmadd_ps (y, _mm512_cvtph_ps (_mm256_load_si256 ((const __m256i *) (b2 + o))), c2);
+          c3 = _mm512_fmadd_ps (y, _mm512_cvtph_ps (_mm256_load_si256 ((const __m256i *) (b3 + o))), c3);
+        }
+      select_half16_avx512 (a, slot, c0, p * LK_PANEL);
+      select_half16_avx512 (a, slot, c1, p * LK_PANEL + 16);
+      select_half16_avx512 (a, slot, c2, p * LK_PANEL + 32);
+      select_half16_avx512 (a, slot, c3, p * LK_PANEL + 48);
+    }
+  for (; p < p1; p++)
+    {
+      const guint16 *b0 = a->panels + p * ps;
+      __m512 c0 = _mm512_setzero_ps ();
+      for (guint k = 0; k < dim; k++)
+        c0 = _mm512_fmadd_ps (_mm512_set1_ps (q[k]),
+                              _mm512_cvtph_ps (_mm256_load_si256 ((const __m256i *) (b0 + k * LK_PANEL))),
+                              c0);
+      select_half16_avx512 (a, slot, c0, p * LK_PANEL);
+    }
+}
+
 #pragma GCC diagnostic pop
 
 static const LkSearchKernels kernels_avx512 = {
-  scan_avx512, group_avx512, stream_sum_avx512, exact_avx512
+  scan_avx512, group_avx512, stream_sum_avx512, exact_avx512, scan_half_avx512, to_half_f16c
 };
 
 #endif /* LK_X86 */
@@ -576,9 +746,10 @@ _lk_search_kernels (LkSearchIsa isa)
     {
 #ifdef LK_X86
     case LK_SEARCH_ISA_AVX2:
-      return &kernels_avx2;
+      return __builtin_cpu_supports ("f16c") ? &kernels_avx2 : &kernels_avx2_no_f16c;
     case LK_SEARCH_ISA_AVX512:
-      return &kernels_avx512;
+      /* Every AVX-512 CPU has F16C; checked anyway. */
+      return __builtin_cpu_supports ("f16c") ? &kernels_avx512 : &kernels_avx2_no_f16c;
 #endif
     default:
       return &kernels_scalar;

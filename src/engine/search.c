@@ -208,6 +208,10 @@ struct _LkSearchIndex
   guint    *cat_p1;         /* (n_categories,) end panel */
   guint    *cat_count;      /* (n_categories,) rows */
 
+  guint16  *panels16;       /* float16 copy for the first pass, or NULL */
+  float    *rownorm;        /* (n_panels · LK_PANEL,) ||x_r||, rounded up */
+  LkCands   cands[64];      /* the first pass's candidates, one per thread */
+
   guint     n_threads;
   Pool     *pool;
   LkSearchIsa            isa;
@@ -334,6 +338,13 @@ lk_search_index_free (LkSearchIndex *self)
   pool_free (self->pool);
   for (guint i = 0; i < N_SCRATCH; i++)
     scratch_clear (&self->scratch[i]);
+  g_aligned_free (self->panels16);
+  g_aligned_free (self->rownorm);
+  for (guint t = 0; t < G_N_ELEMENTS (self->cands); t++)
+    {
+      g_free (self->cands[t].row);
+      g_free (self->cands[t].lo);
+    }
   g_aligned_free (self->panels);
   g_aligned_free (self->bias);
   g_free (self->row_id);
@@ -363,6 +374,62 @@ lk_search_index_get_n_threads (LkSearchIndex *self)
 {
   g_return_val_if_fail (self != NULL, 0);
   return self->n_threads;
+}
+
+gboolean
+lk_search_index_set_half_first_pass (LkSearchIndex *self, gboolean enabled)
+{
+  const LkSearchKernels *k;
+  gsize n_rows, n_values;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  if (!enabled)
+    {
+      g_clear_pointer (&self->panels16, g_aligned_free);
+      g_clear_pointer (&self->rownorm, g_aligned_free);
+      return TRUE;
+    }
+  if (self->panels16 != NULL)
+    return TRUE;
+  k = _lk_search_kernels (_lk_search_best_isa ());
+  if (k == NULL || k->to_half == NULL)
+    return FALSE;
+  n_rows = (gsize) self->n_panels * LK_PANEL;
+  n_values = n_rows * self->dim;
+  /* float16 holds magnitudes up to 65504; a larger value would become
+   * infinite and its bound meaningless. */
+  for (gsize i = 0; i < n_values; i++)
+    if (!(fabsf (self->panels[i]) <= 65504.0f))
+      return FALSE;
+  self->panels16 = g_aligned_alloc (MAX (1, n_values), sizeof (guint16), 64);
+  self->rownorm = g_aligned_alloc (MAX (1, n_rows), sizeof (float), 64);
+  k->to_half (self->panels, self->panels16, n_values);
+  for (gsize r = 0; r < n_rows; r++)
+    {
+      double norm = 0;
+      if (self->row_id[r] != G_MAXUINT32)
+        {
+          const float *x = self->data + (gsize) self->row_id[r] * self->dim;
+          for (guint j = 0; j < self->dim; j++)
+            norm += (double) x[j] * x[j];
+        }
+      self->rownorm[r] = (float) (sqrt (norm) * (1 + 0x1p-20));
+    }
+  return TRUE;
+}
+
+void
+_lk_cands_push (LkCands *c, guint32 row, float lo)
+{
+  if (c->n == c->cap)
+    {
+      c->cap = MAX (1024, 2 * c->cap);
+      c->row = g_renew (guint32, c->row, c->cap);
+      c->lo = g_renew (float, c->lo, c->cap);
+    }
+  c->row[c->n] = row;
+  c->lo[c->n] = lo;
+  c->n++;
 }
 
 guint
@@ -629,6 +696,7 @@ typedef struct {
   LkSearchIndex *self;
   const float *query;
   LkHeaps *heaps;
+  const LkHalfArgs *half;   /* the float16 first pass, or NULL */
   guint p0, step, p1;
 } QueryJob;
 
@@ -640,8 +708,69 @@ query_job (gpointer data, guint t)
   LkKernelArgs args = { self->panels, self->bias, self->dim, self->alpha, job->heaps };
   guint a = MIN (job->p1, job->p0 + t * job->step), b = MIN (job->p1, a + job->step);
 
-  if (a < b)
+  if (a >= b)
+    return;
+  if (job->half != NULL)
+    self->kernels->scan_half (job->half, job->query, a, b, t);
+  else
     self->kernels->scan (&args, job->query, a, b, t);
+}
+
+static int
+cmp_float (const void *a, const void *b)
+{
+  float x = *(const float *) a, y = *(const float *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* The error bound of the first pass for query @q (search-private.h):
+ * float16 rounds each value to within 2⁻¹¹·|x| + 2⁻²⁵ and the float sums
+ * of dim products add at most dim·2⁻²⁴ relative; every constant here is
+ * twice that, and the final roundings get 2⁻²¹ of the score's size. */
+static void
+half_bounds (LkSearchIndex *self, const float *q, LkHalfArgs *h)
+{
+  double n2 = 0, n1 = 0, a = fabs (self->alpha);
+  for (guint j = 0; j < self->dim; j++)
+    {
+      n2 += (double) q[j] * q[j];
+      n1 += fabs (q[j]);
+    }
+  h->c_norm = (float) (a * (0x1p-10 + 2.0 * self->dim * 0x1p-24) * sqrt (n2) * (1 + 0x1p-20));
+  h->c_abs = (float) (a * 0x1p-24 * n1 * 2);
+  h->c_rel = 0x1p-21f;
+}
+
+/* After the first pass: the k-th smallest upper bound over the threads'
+ * heaps, then every candidate whose lower bound is at most that. */
+static guint
+half_candidates (LkSearchIndex *self, LkHeaps *heaps, guint n_threads, guint k,
+                 guint32 exclude_row, Candidate **cand_out)
+{
+  g_autofree float *hi = g_new (float, (gsize) n_threads * k + 1);
+  guint n_hi = 0, n = 0, total = 0;
+  float T = INFINITY;
+  Candidate *cand;
+
+  for (guint t = 0; t < n_threads; t++)
+    {
+      const guint64 *keys = heaps->key + (gsize) t * k;
+      for (guint i = 0; i < heaps->count[t]; i++)
+        hi[n_hi++] = score_of_key (keys[i]);
+      total += self->cands[t].n;
+    }
+  if (n_hi >= k)
+    {
+      qsort (hi, n_hi, sizeof (float), cmp_float);
+      T = hi[k - 1];
+    }
+  cand = g_new (Candidate, MAX (total, 1));
+  for (guint t = 0; t < n_threads; t++)
+    for (guint i = 0; i < self->cands[t].n; i++)
+      if (self->cands[t].lo[i] <= T && self->cands[t].row[i] != exclude_row)
+        cand[n++].id = self->row_id[self->cands[t].row[i]];
+  *cand_out = cand;
+  return n;
 }
 
 guint
@@ -650,6 +779,7 @@ lk_search_query (LkSearchIndex *self, const float *query, guint k, gint category
 {
   guint32 exclude_rows[64];
   LkHeaps heaps;
+  LkHalfArgs half;
   QueryJob job;
   guint n_threads, n;
   g_autofree Candidate *cand = NULL;
@@ -662,6 +792,7 @@ lk_search_query (LkSearchIndex *self, const float *query, guint k, gint category
 
   job.self = self;
   job.query = query;
+  job.half = NULL;
   category_range (self, category, &job.p0, &job.p1);
   n_threads = MIN (self->n_threads, G_N_ELEMENTS (exclude_rows));
   n_threads = MAX (1, MIN (n_threads, (job.p1 - job.p0) / MIN_PANELS_PER_THREAD));
@@ -673,12 +804,31 @@ lk_search_query (LkSearchIndex *self, const float *query, guint k, gint category
     exclude_rows[t] = exclude < self->n_total ? self->row_of_id[exclude] : G_MAXUINT32;
   heaps_init (self, &heaps, 1, n_threads, k, exclude_rows);
   job.heaps = &heaps;
+  if (self->panels16 != NULL && self->kernels->scan_half != NULL)
+    {
+      half.panels = self->panels16;
+      half.bias = self->bias;
+      half.rownorm = self->rownorm;
+      half.dim = self->dim;
+      half.alpha = self->alpha;
+      half.heaps = &heaps;
+      half.cands = self->cands;
+      half_bounds (self, query, &half);
+      for (guint t = 0; t < n_threads; t++)
+        self->cands[t].n = 0;
+      job.half = &half;
+    }
   pool_run (n_threads > 1 ? get_pool (self) : NULL, n_threads, query_job, &job);
 
-  cand = g_new (Candidate, (gsize) n_threads * k);
-  n = 0;
-  for (guint t = 0; t < n_threads; t++)
-    n += gather (&heaps, 1, t, cand + n);
+  if (job.half != NULL)
+    n = half_candidates (self, &heaps, n_threads, k, exclude_rows[0], &cand);
+  else
+    {
+      cand = g_new (Candidate, (gsize) n_threads * k);
+      n = 0;
+      for (guint t = 0; t < n_threads; t++)
+        n += gather (&heaps, 1, t, cand + n);
+    }
   return finish (self, query, cand, n, k, out);
 }
 
@@ -1106,9 +1256,12 @@ _lk_search_index_read_bandwidth (LkSearchIndex *self, guint repeats)
 }
 
 guint64
-_lk_search_index_bytes (LkSearchIndex *self)
+_lk_search_index_bytes (LkSearchIndex *self, gboolean half)
 {
-  return (guint64) self->n_panels * LK_PANEL * (self->dim + 1) * sizeof (float);
+  guint64 rows = (guint64) self->n_panels * LK_PANEL;
+  if (half)
+    return rows * (self->dim * sizeof (guint16) + 2 * sizeof (float));
+  return rows * (self->dim + 1) * sizeof (float);
 }
 
 /* ---- the naive reference ---- */

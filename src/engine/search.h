@@ -69,6 +69,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkSearchIndex, lk_search_index_free)
 /* Threads the searches use (default 1; 0 = every core). */
 void      lk_search_index_set_n_threads (LkSearchIndex *self, guint n_threads);
 guint     lk_search_index_get_n_threads (LkSearchIndex *self);
+/* Single queries first scan a float16 copy of the rows (half the bytes),
+ * with a bound on each score's error, then re-rank every row that could
+ * be among the k best exactly: the lists are the same as without it. The
+ * copy costs half the memory of the rows again. Returns FALSE (and stays
+ * off) where the CPU has no float16 conversion (F16C) or a value does not
+ * fit in float16. Batches and all pairs never use it. */
+gboolean  lk_search_index_set_half_first_pass (LkSearchIndex *self, gboolean enabled);
 guint     lk_search_index_get_size      (LkSearchIndex *self);
 guint     lk_search_index_get_dim       (LkSearchIndex *self);
 LkMetric  lk_search_index_get_metric    (LkSearchIndex *self);
