@@ -17,17 +17,8 @@ collection (void)
 {
   if (root == NULL)
     {
-      const char *cats[] = { "red", "green", "blue" };
-      root = lk_test_make_tmpdir ("cli-eval-col");
-      for (guint c = 0; c < 3; c++)
-        for (guint i = 0; i < 5; i++)
-          {
-            g_autofree char *name = g_strdup_printf ("%s-%u.png", cats[c], i);
-            g_autofree char *path = g_build_filename (root, cats[c], name, NULL);
-            g_autofree char *dir = g_path_get_dirname (path);
-            g_mkdir_with_parents (dir, 0755);
-            lk_test_write_png (path, 16, 16, c * 40 + i);
-          }
+      const char *cats[] = { "red", "green", "blue", NULL };
+      root = lk_test_make_image_tree ("cli-eval-col", cats, 5, 16, 16, 0);
     }
   return root;
 }

@@ -26,17 +26,8 @@ small_collection (void)
 
   if (collection_root == NULL)
     {
-      const char *cats[] = { "alpha", "beta", "gamma" };
-      collection_root = lk_test_make_tmpdir ("emb-col");
-      for (guint c = 0; c < 3; c++)
-        for (guint i = 0; i < 4; i++)
-          {
-            g_autofree char *name = g_strdup_printf ("%u.png", i);
-            g_autofree char *path = g_build_filename (collection_root, cats[c], name, NULL);
-            g_autofree char *dir = g_path_get_dirname (path);
-            g_mkdir_with_parents (dir, 0755);
-            lk_test_write_png (path, 20 + i, 18, c * 10 + i);
-          }
+      const char *cats[] = { "alpha", "beta", "gamma", NULL };
+      collection_root = lk_test_make_image_tree ("emb-col", cats, 4, 21, 18, 0);
     }
   lk_scan_options_init (&o);
   o.side = 24;
@@ -309,8 +300,8 @@ test_npy (void)
   g_assert_true (g_file_get_contents (tsv, &table, NULL, NULL));
   lines = g_strsplit (table, "\n", -1);
   g_assert_cmpstr (lines[0], ==, "index\tpath\tcategory");
-  g_assert_cmpstr (lines[1], ==, "0\talpha/0.png\talpha");
-  g_assert_cmpstr (lines[12], ==, "11\tgamma/3.png\tgamma");
+  g_assert_cmpstr (lines[1], ==, "0\talpha/alpha-0.png\talpha");
+  g_assert_cmpstr (lines[12], ==, "11\tgamma/gamma-3.png\tgamma");
 
   /* numpy itself, when Debian's is there. */
   if (g_file_test ("/usr/bin/python3", G_FILE_TEST_IS_EXECUTABLE))

@@ -12,21 +12,12 @@
 static LkCollection *
 collection (void)
 {
-  g_autofree char *root = lk_test_make_tmpdir ("eval-col");
+  const char *cats[] = { "one", "two", "three", "four", NULL };
+  g_autofree char *root = lk_test_make_image_tree ("eval-col", cats, 6, 14, 14, 0);
   g_autoptr(GError) error = NULL;
-  const char *cats[] = { "one", "two", "three", "four" };
   LkScanOptions o;
   LkCollection *c;
 
-  for (guint k = 0; k < 4; k++)
-    for (guint i = 0; i < 6; i++)
-      {
-        g_autofree char *name = g_strdup_printf ("%u.png", i);
-        g_autofree char *path = g_build_filename (root, cats[k], name, NULL);
-        g_autofree char *dir = g_path_get_dirname (path);
-        g_mkdir_with_parents (dir, 0755);
-        lk_test_write_png (path, 14, 14, k * 50 + i);
-      }
   lk_scan_options_init (&o);
   o.side = 16;
   c = lk_collection_open_folder (root, &o, NULL, NULL, NULL, &error);

@@ -99,6 +99,26 @@ lk_test_write_png (const char *path, int w, int h, guint seed)
   g_assert_no_error (error);
 }
 
+char *
+lk_test_make_image_tree (const char *name, const char *const *categories, guint per_category,
+                         int w, int h, guint seed)
+{
+  char *root = lk_test_make_tmpdir (name);
+
+  for (guint c = 0; categories[c] != NULL; c++)
+    {
+      g_autofree char *dir = g_build_filename (root, categories[c], NULL);
+      g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+      for (guint i = 0; i < per_category; i++)
+        {
+          g_autofree char *file = g_strdup_printf ("%s-%u.png", categories[c], i);
+          g_autofree char *path = g_build_filename (dir, file, NULL);
+          lk_test_write_png (path, w, h, seed + c * 50 + i);
+        }
+    }
+  return root;
+}
+
 const char *
 lk_test_fashion_mnist_dir (void)
 {

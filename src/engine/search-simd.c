@@ -157,6 +157,18 @@ push_lanes (LkHeaps *h, const float *buf, guint mask, guint slot, guint32 row0, 
     }
 }
 
+/* The lanes of @mask, lower bounds in @buf, as candidates of @slot. */
+static void
+push_cands (LkCands *cands, const float *buf, guint mask, guint32 row0)
+{
+  while (mask != 0)
+    {
+      guint j = (guint) __builtin_ctz (mask);
+      mask &= mask - 1;
+      _lk_cands_push (cands, row0 + j, buf[j]);
+    }
+}
+
 /* ---- AVX2 + FMA ---- */
 
 #define TARGET_AVX2 __attribute__ ((target ("avx2,fma")))
@@ -381,12 +393,7 @@ select_half8_avx2 (const LkHalfArgs *a, guint slot, __m256 c, guint32 row0)
     {
       float buf[8];
       _mm256_storeu_ps (buf, lo);
-      while (m != 0)
-        {
-          guint j = (guint) __builtin_ctz ((unsigned) m);
-          m &= m - 1;
-          _lk_cands_push (&a->cands[slot], row0 + j, buf[j]);
-        }
+      push_cands (&a->cands[slot], buf, (guint) m, row0);
     }
 }
 
@@ -657,14 +664,8 @@ select_half16_avx512 (const LkHalfArgs *a, guint slot, __m512 c, guint32 row0)
   if (G_UNLIKELY (m != 0))
     {
       float buf[16];
-      guint mm = m;
       _mm512_storeu_ps (buf, lo);
-      while (mm != 0)
-        {
-          guint j = (guint) __builtin_ctz (mm);
-          mm &= mm - 1;
-          _lk_cands_push (&a->cands[slot], row0 + j, buf[j]);
-        }
+      push_cands (&a->cands[slot], buf, m, row0);
     }
 }
 
