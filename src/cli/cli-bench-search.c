@@ -312,7 +312,7 @@ run (const Options *o)
 
               if (half && !lk_search_index_set_half_first_pass (index, TRUE))
                 {
-                  printf ("%-22s %2u  (no float16 conversion on this CPU)\n",
+                  printf ("%-22s %2u  (no float16 kernels for this instruction set)\n",
                           "  float16 first pass", t);
                   break;
                 }

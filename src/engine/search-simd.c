@@ -270,7 +270,26 @@ group4_avx2 (const LkKernelArgs *a, const float *q, guint qs, guint nq, guint sl
 #pragma GCC unroll 4
   for (guint r = 0; r < 4; r++)
     c[r][0] = c[r][1] = _mm256_setzero_ps ();
-  for (guint k = 0; k < dim; k++)
+  /* Two steps of k per iteration: the loop's own instructions would
+   * otherwise compete with the FMAs for the front end. */
+  guint k = 0;
+  for (; k + 2 <= dim; k += 2)
+    {
+      const float *bk = b + (gsize) k * LK_PANEL;
+      const float *qk = q + (gsize) k * qs;
+      __m256 x0 = _mm256_load_ps (bk), x1 = _mm256_load_ps (bk + 8);
+      __m256 x2 = _mm256_load_ps (bk + LK_PANEL), x3 = _mm256_load_ps (bk + LK_PANEL + 8);
+#pragma GCC unroll 4
+      for (guint r = 0; r < 4; r++)
+        {
+          __m256 y = _mm256_broadcast_ss (qk + r), z = _mm256_broadcast_ss (qk + qs + r);
+          c[r][0] = _mm256_fmadd_ps (y, x0, c[r][0]);
+          c[r][1] = _mm256_fmadd_ps (y, x1, c[r][1]);
+          c[r][0] = _mm256_fmadd_ps (z, x2, c[r][0]);
+          c[r][1] = _mm256_fmadd_ps (z, x3, c[r][1]);
+        }
+    }
+  for (; k < dim; k++)
     {
       __m256 x0 = _mm256_load_ps (b + k * LK_PANEL), x1 = _mm256_load_ps (b + k * LK_PANEL + 8);
       const float *qk = q + (gsize) k * qs;
