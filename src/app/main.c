@@ -5,6 +5,7 @@
 #include <locale.h>
 
 #include "lk-application.h"
+#include "lk-screenshot.h"
 
 int
 main (int argc, char **argv)
@@ -17,5 +18,9 @@ main (int argc, char **argv)
   textdomain (GETTEXT_PACKAGE);
 
   app = lk_application_new ();
+  /* A screenshot run must not hand its work to a Likeness already open. */
+  if (lk_screenshot_requested ())
+    g_application_set_flags (G_APPLICATION (app),
+                             g_application_get_flags (G_APPLICATION (app)) | G_APPLICATION_NON_UNIQUE);
   return g_application_run (G_APPLICATION (app), argc, argv);
 }
