@@ -19,6 +19,7 @@ struct _LkThumbnail
   GdkTexture    *texture;
   GCancellable  *cancellable;    /* of the request in flight */
   guint          size;
+  gboolean       needs_load;     /* the item is set, nothing asked for it yet */
 };
 
 G_DEFINE_FINAL_TYPE (LkThumbnail, lk_thumbnail, GTK_TYPE_WIDGET)
@@ -44,6 +45,14 @@ set_texture (LkThumbnail *self, GdkTexture *texture)
       gtk_widget_queue_draw (GTK_WIDGET (self));
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TEXTURE]);
     }
+}
+
+/* From snapshot: no queue_draw, the widget is being drawn right now. */
+static void
+set_texture_while_drawing (LkThumbnail *self, GdkTexture *texture)
+{
+  if (g_set_object (&self->texture, texture))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TEXTURE]);
 }
 
 static void
@@ -119,27 +128,36 @@ request (LkThumbnail *self, LkThumbnailQuality quality)
                              quality, self->cancellable, request_done, req);
 }
 
-/* Shows what the cache has at once, asks for the rest. */
+/* Forgets the picture; the next snapshot asks for the new one. A grid
+ * binds a few hundred cells around the visible ones on every long
+ * scroll, but draws only those on screen: loading on first draw makes
+ * only the visible cells cost anything. */
+static void
+reset (LkThumbnail *self)
+{
+  cancel_request (self);
+  set_texture (self, NULL);
+  self->needs_load = self->item != NULL && self->thumbnailer != NULL;
+  if (self->needs_load)
+    gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+/* Shows what the cache has at once, asks for the rest. Called from
+ * snapshot. */
 static void
 load (LkThumbnail *self)
 {
-  LkCollection *coll;
-  guint index, size;
+  LkCollection *coll = lk_image_item_get_collection (self->item);
+  guint index = lk_image_item_get_index (self->item);
+  guint size = device_size (self);
   g_autoptr(GdkTexture) sharp = NULL;
   g_autoptr(GdkTexture) fast = NULL;
 
-  cancel_request (self);
-  set_texture (self, NULL);
-  if (self->item == NULL || self->thumbnailer == NULL)
-    return;
-
-  coll = lk_image_item_get_collection (self->item);
-  index = lk_image_item_get_index (self->item);
-  size = device_size (self);
+  self->needs_load = FALSE;
   sharp = lk_thumbnailer_lookup (self->thumbnailer, coll, index, size, LK_THUMBNAIL_SHARP);
   if (sharp != NULL)
     {
-      set_texture (self, sharp);
+      set_texture_while_drawing (self, sharp);
       return;
     }
   fast = lk_thumbnailer_lookup (self->thumbnailer, coll, index, size, LK_THUMBNAIL_FAST);
@@ -147,28 +165,45 @@ load (LkThumbnail *self)
     request (self, LK_THUMBNAIL_FAST);
   else
     {
-      set_texture (self, fast);
+      set_texture_while_drawing (self, fast);
       request (self, LK_THUMBNAIL_SHARP);
     }
+}
+
+static char *
+dup_description (LkThumbnail *self)
+{
+  g_autofree char *name = lk_image_item_dup_display_name (self->item);
+
+  /* TRANSLATORS: an image's tooltip and accessible name: file name, category */
+  return g_strdup_printf (_("%s, in %s"), name, lk_image_item_get_category_name (self->item));
 }
 
 static void
 update_description (LkThumbnail *self)
 {
-  g_autofree char *name = NULL;
   g_autofree char *label = NULL;
 
   if (self->item == NULL)
     {
-      gtk_widget_set_tooltip_text (GTK_WIDGET (self), NULL);
       gtk_accessible_reset_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL);
       return;
     }
-  name = lk_image_item_dup_display_name (self->item);
-  /* TRANSLATORS: an image's tooltip and accessible name: file name, category */
-  label = g_strdup_printf (_("%s, in %s"), name, lk_image_item_get_category_name (self->item));
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self), label);
+  label = dup_description (self);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL, label, -1);
+}
+
+/* The tooltip is made when asked for, not on every bind. */
+static gboolean
+on_query_tooltip (LkThumbnail *self, int x, int y, gboolean keyboard, GtkTooltip *tooltip)
+{
+  g_autofree char *label = NULL;
+
+  if (self->item == NULL)
+    return FALSE;
+  label = dup_description (self);
+  gtk_tooltip_set_text (tooltip, label);
+  return TRUE;
 }
 
 static void
@@ -192,6 +227,8 @@ lk_thumbnail_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   graphene_rect_t bounds;
   GskRoundedRect clip;
 
+  if (self->needs_load)
+    load (self);
   if (self->texture == NULL)
     return;
 
@@ -216,8 +253,7 @@ lk_thumbnail_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 static void
 on_scale_factor (LkThumbnail *self)
 {
-  if (self->item != NULL)
-    load (self);
+  reset (self);
 }
 
 static void
@@ -272,7 +308,7 @@ lk_thumbnail_set_property (GObject *object, guint prop_id, const GValue *value, 
     case PROP_SIZE:
       self->size = g_value_get_uint (value);
       gtk_widget_queue_resize (GTK_WIDGET (self));
-      load (self);
+      reset (self);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -313,7 +349,9 @@ static void
 lk_thumbnail_init (LkThumbnail *self)
 {
   self->size = DEFAULT_SIZE;
+  gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
   g_signal_connect (self, "notify::scale-factor", G_CALLBACK (on_scale_factor), NULL);
+  g_signal_connect (self, "query-tooltip", G_CALLBACK (on_query_tooltip), NULL);
 }
 
 GtkWidget *
@@ -330,7 +368,7 @@ lk_thumbnail_set_thumbnailer (LkThumbnail *self, LkThumbnailer *thumbnailer)
 
   if (!g_set_object (&self->thumbnailer, thumbnailer))
     return;
-  load (self);
+  reset (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_THUMBNAILER]);
 }
 
@@ -343,7 +381,7 @@ lk_thumbnail_set_item (LkThumbnail *self, LkImageItem *item)
   if (!g_set_object (&self->item, item))
     return;
   update_description (self);
-  load (self);
+  reset (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ITEM]);
 }
 

@@ -2,10 +2,12 @@
  * through the session's LkThumbnailer: the grid's cell and the details
  * pane's preview.
  *
- * Setting another item cancels the request for the previous one, so a
- * recycled grid cell never shows a stale picture; a FAST texture (from
- * the decoded tensor) is shown first, then a SHARP one from the original
- * file when the collection has files. */
+ * Nothing is requested until the widget is first drawn: a grid binds
+ * hundreds of cells around the visible ones, but draws only those on
+ * screen. Setting another item cancels the request for the previous
+ * one, so a recycled grid cell never shows a stale picture; a FAST
+ * texture (from the decoded tensor) is shown first, then a SHARP one
+ * from the original file when the collection has files. */
 #pragma once
 
 #include <gtk/gtk.h>
