@@ -296,23 +296,28 @@ static void
 job_run (gpointer data, gpointer pool_data)
 {
   Job *job = data;
-  Cache *cache = cache_ref (job->cache);
+  GdkTexture *texture = NULL;
+  GError *error = NULL;
 
-  if (!g_task_return_error_if_cancelled (job->task))
+  if (!g_cancellable_set_error_if_cancelled (g_task_get_cancellable (job->task), &error))
     {
       guint64 key = make_key (job->index, job->size, job->quality);
-      GdkTexture *texture = cache_lookup (job->cache, job->generation, key);
 
+      texture = cache_lookup (job->cache, job->generation, key);
       if (texture == NULL)
         {
           texture = job_render (job);
           cache_insert (job->cache, job->generation, key, texture);
         }
-      g_task_return_pointer (job->task, texture, g_object_unref);
     }
+  /* Not pending any more before the result can reach the main thread,
+   * so a callback never sees itself still counted. */
+  g_atomic_int_add (&job->cache->n_pending, -1);
+  if (texture != NULL)
+    g_task_return_pointer (job->task, texture, g_object_unref);
+  else
+    g_task_return_error (job->task, error);
   job_free (job);
-  g_atomic_int_add (&cache->n_pending, -1);
-  cache_unref (cache);
 }
 
 /* FAST before SHARP, then the newest request first: what was bound last
