@@ -4,6 +4,7 @@
 #pragma once
 
 #include "lk-browse-view.h"
+#include "lk-frame-monitor.h"
 #include "lk-status-page.h"
 #include "lk-window.h"
 
@@ -50,6 +51,7 @@ struct _LkWindow
   GtkNativeDialog      *chooser;
   guint                 pulse_source;
   char                 *message_text;   /* title and detail, for the tests */
+  LkFrameMonitor       *open_frames;    /* LIKENESS_DEBUG_FRAMES: while opening */
 
   /* Borrowed: closes itself */
   GtkWindow            *skipped_dialog;

@@ -184,6 +184,24 @@ set_pulsing (LkWindow *self, gboolean pulsing)
     g_clear_handle_id (&self->pulse_source, g_source_remove);
 }
 
+/* LIKENESS_DEBUG_FRAMES=1: how smoothly the window drew while it opened. */
+static void
+log_open_frames (LkWindow *self, gboolean opening)
+{
+  LkFrameStats stats;
+
+  if (g_getenv ("LIKENESS_DEBUG_FRAMES") == NULL)
+    return;
+  if (opening && self->open_frames == NULL)
+    self->open_frames = lk_frame_monitor_start (GTK_WIDGET (self));
+  else if (!opening && self->open_frames != NULL)
+    {
+      lk_frame_monitor_stop (g_steal_pointer (&self->open_frames), &stats);
+      g_printerr ("likeness: while opening: %u frames, worst interval %.1f ms, mean %.1f ms\n",
+                  stats.n_frames, stats.worst_ms, stats.mean_ms);
+    }
+}
+
 static void
 on_opening_changed (LkWindow *self)
 {
@@ -200,6 +218,7 @@ on_opening_changed (LkWindow *self)
       gtk_progress_bar_set_fraction (self->progress_bar, 0);
     }
   set_pulsing (self, opening);
+  log_open_frames (self, opening);
   gtk_revealer_set_reveal_child (self->progress_revealer, opening);
   _lk_window_update_actions (self);
   update_main_page (self);
@@ -385,6 +404,8 @@ lk_window_dispose (GObject *object)
   LkWindow *self = LK_WINDOW (object);
 
   set_pulsing (self, FALSE);
+  if (self->open_frames != NULL)
+    lk_frame_monitor_stop (g_steal_pointer (&self->open_frames), NULL);
   if (self->skipped_dialog != NULL)
     gtk_window_destroy (self->skipped_dialog);
   if (self->chooser != NULL)
