@@ -707,6 +707,34 @@ test_last_collection (void)
   close_window (window);
 }
 
+/* The window's size is saved when it closes and used by the next one. */
+static void
+test_window_state (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+  LkWindow *window = g_object_new (LK_TYPE_WINDOW, NULL);
+  int width, height;
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 900, 610);
+  gtk_window_present (GTK_WINDOW (window));
+  flush_main_loop ();
+  g_object_ref (window);
+  gtk_window_close (GTK_WINDOW (window));
+  flush_main_loop ();
+  g_assert_finalize_object (window);
+  g_assert_cmpint (g_settings_get_int (settings, "window-width"), ==, 900);
+  g_assert_cmpint (g_settings_get_int (settings, "window-height"), ==, 610);
+  g_assert_false (g_settings_get_boolean (settings, "window-maximized"));
+
+  window = new_window ();
+  gtk_window_get_default_size (GTK_WINDOW (window), &width, &height);
+  g_assert_cmpint (width, ==, 900);
+  g_assert_cmpint (height, ==, 610);
+  close_window (window);
+  g_settings_reset (settings, "window-width");
+  g_settings_reset (settings, "window-height");
+}
+
 static void
 test_shortcuts_window (void)
 {
@@ -733,6 +761,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/browse/cancel", test_cancel);
   g_test_add_func ("/ui/window/drop", test_drop);
   g_test_add_func ("/ui/window/last-collection", test_last_collection);
+  g_test_add_func ("/ui/window/state", test_window_state);
   g_test_add_func ("/ui/window/shortcuts", test_shortcuts_window);
   return g_test_run ();
 }

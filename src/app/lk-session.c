@@ -3,6 +3,12 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#ifdef __linux__
+#include <errno.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include "lk-collection-boxed.h"
 #include "lk-progress-relay.h"
@@ -279,6 +285,25 @@ open_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
     g_task_return_error (task, error);
 }
 
+/* The scan gets a thread of its own, below the main thread's priority:
+ * on Linux the decoding threads the engine starts from it inherit that,
+ * so on a busy machine the window still draws first. (A thread of GTask's
+ * pool could not be given its priority back: raising it again needs
+ * privileges.) */
+static gpointer
+open_thread_main (gpointer data)
+{
+  GTask *task = data;
+
+#ifdef __linux__
+  if (setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 5) != 0)
+    g_debug ("Could not lower the scan's priority: %s", g_strerror (errno));
+#endif
+  open_thread (task, NULL, g_task_get_task_data (task), g_task_get_cancellable (task));
+  g_object_unref (task);
+  return NULL;
+}
+
 static void
 relay_progress (const char *phase, guint done, guint total, gpointer user_data)
 {
@@ -342,6 +367,8 @@ lk_session_open_async (LkSession           *self,
 {
   g_autoptr(GTask) outer = NULL;
   g_autoptr(GTask) inner = NULL;
+  g_autoptr(GError) error = NULL;
+  GThread *thread;
   OpenData *d;
 
   g_return_if_fail (LK_IS_SESSION (self));
@@ -367,7 +394,14 @@ lk_session_open_async (LkSession           *self,
   inner = g_task_new (NULL, self->open_cancellable, open_done, g_steal_pointer (&outer));
   g_task_set_source_tag (inner, open_thread);
   g_task_set_task_data (inner, d, open_data_free);
-  g_task_run_in_thread (inner, open_thread);
+  thread = g_thread_try_new ("lk-open", open_thread_main, g_object_ref (inner), &error);
+  if (thread != NULL)
+    g_thread_unref (thread);
+  else
+    {
+      g_object_unref (inner);
+      g_task_return_error (inner, g_steal_pointer (&error));
+    }
   notify_opening (self);
 }
 
