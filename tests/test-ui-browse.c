@@ -454,6 +454,8 @@ test_browse_folder (void)
   g_assert_cmpuint (g_array_index (activated, guint, 0), ==, index);
 
   g_assert_true (_lk_browse_view_get_details_visible (view));
+  gtk_test_accessible_assert_property (GTK_ACCESSIBLE (details), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                       "Image details");
   g_assert_cmpstr (_lk_image_details_get_text (details, LK_DETAILS_NAME), ==, "a2.png");
   g_assert_cmpstr (_lk_image_details_get_text (details, LK_DETAILS_CATEGORY), ==, "alpha");
   g_assert_cmpstr (_lk_image_details_get_text (details, LK_DETAILS_SPLIT), ==, "None");
@@ -735,6 +737,73 @@ test_window_state (void)
   g_settings_reset (settings, "window-height");
 }
 
+/* Finds the window's shortcut for @accel and runs its action, as the key
+ * press would. */
+static gboolean
+press (GtkWidget *window, const char *accel)
+{
+  g_autoptr(GtkShortcutTrigger) wanted = gtk_shortcut_trigger_parse_string (accel);
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (window);
+
+  for (guint c = 0; c < g_list_model_get_n_items (controllers); c++)
+    {
+      g_autoptr(GObject) controller = g_list_model_get_item (controllers, c);
+      if (!GTK_IS_SHORTCUT_CONTROLLER (controller))
+        continue;
+      for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (controller)); i++)
+        {
+          g_autoptr(GtkShortcut) shortcut = g_list_model_get_item (G_LIST_MODEL (controller), i);
+          if (gtk_shortcut_trigger_equal (gtk_shortcut_get_trigger (shortcut), wanted))
+            return gtk_shortcut_action_activate (gtk_shortcut_get_action (shortcut),
+                                                 GTK_SHORTCUT_ACTION_EXCLUSIVE, window,
+                                                 gtk_shortcut_get_arguments (shortcut));
+        }
+    }
+  return FALSE;
+}
+
+/* The application's accelerators reach the window's actions, and its
+ * window has the shortcuts window. */
+static void
+test_accelerators (void)
+{
+  g_autoptr(LkApplication) app = lk_application_new ();
+  g_autoptr(GError) error = NULL;
+  LkWindow *window;
+  GtkShortcutsWindow *overlay;
+
+  g_application_set_flags (G_APPLICATION (app),
+                           g_application_get_flags (G_APPLICATION (app)) | G_APPLICATION_NON_UNIQUE);
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+  g_assert_no_error (error);
+  window = lk_window_new (app);
+  gtk_window_present (GTK_WINDOW (window));
+  flush_main_loop ();
+
+  overlay = gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (window));
+  g_assert_nonnull (overlay);
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (overlay)));
+  g_assert_true (press (GTK_WIDGET (window), "<Control>question"));
+  flush_main_loop ();
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (overlay)));
+  gtk_widget_set_visible (GTK_WIDGET (overlay), FALSE);
+
+  g_assert_null (window->chooser);
+  g_assert_true (press (GTK_WIDGET (window), "<Control>o"));
+  g_assert_nonnull (window->chooser);
+  gtk_native_dialog_hide (window->chooser);
+
+  g_assert_true (press (GTK_WIDGET (window), "<Alt>1"));
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (_lk_window_get_views (window)), ==, "browse");
+
+  /* Ctrl+W closes the window (saving its state), and it is freed. */
+  g_object_add_weak_pointer (G_OBJECT (window), (gpointer *) &window);
+  g_assert_true (press (GTK_WIDGET (window), "<Control>w"));
+  flush_main_loop ();
+  g_assert_null (window);
+  g_assert_null (gtk_application_get_windows (GTK_APPLICATION (app)));
+}
+
 static void
 test_shortcuts_window (void)
 {
@@ -762,6 +831,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/drop", test_drop);
   g_test_add_func ("/ui/window/last-collection", test_last_collection);
   g_test_add_func ("/ui/window/state", test_window_state);
+  g_test_add_func ("/ui/window/accelerators", test_accelerators);
   g_test_add_func ("/ui/window/shortcuts", test_shortcuts_window);
   return g_test_run ();
 }
