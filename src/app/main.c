@@ -2,8 +2,8 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
-#include <locale.h>
 
+#include "i18n.h"
 #include "lk-application.h"
 #include "lk-screenshot.h"
 
@@ -12,10 +12,7 @@ main (int argc, char **argv)
 {
   g_autoptr(LkApplication) app = NULL;
 
-  setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
+  lk_i18n_init ();
 
   app = lk_application_new ();
   /* A screenshot run must not hand its work to a Likeness already open. */
