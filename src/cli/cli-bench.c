@@ -17,6 +17,7 @@ typedef struct {
 static const Bench benches[] = {
   { "scan", lk_cli_bench_scan, N_("Scanning, decoding and reopening collections") },
   { "sampler", lk_cli_bench_sampler, N_("Features, relevance and triplet sampling") },
+  { "search", lk_cli_bench_search, N_("Exact nearest-neighbour search against FAISS") },
   { NULL, NULL, NULL }
 };
 
