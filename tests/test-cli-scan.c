@@ -4,45 +4,10 @@
 
 #include <glib/gstdio.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
 
-typedef struct {
-  int status;
-  char *out;
-  char *err;
-} Run;
-
-static void
-run_clear (Run *r)
-{
-  g_free (r->out);
-  g_free (r->err);
-}
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
-
-static void
-run_cli (Run *r, const char *first, ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  va_list ap;
-  const char *arg;
-  int wait_status;
-
-  g_ptr_array_add (argv, (gpointer) lk_test_cli_path ());
-  va_start (ap, first);
-  for (arg = first; arg != NULL; arg = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (gpointer) arg);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                &r->out, &r->err, &wait_status, &error);
-  g_assert_no_error (error);
-  r->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
-}
 
 static void
 test_scan_folder (void)
@@ -52,8 +17,8 @@ test_scan_folder (void)
   g_autofree char *b = g_build_filename (root, "apples", "b.png", NULL);
   g_autofree char *c = g_build_filename (root, "pears", "c.png", NULL);
   g_autofree char *bad = g_build_filename (root, "pears", "broken.png", NULL);
-  g_auto(Run) text = { 0 };
-  g_auto(Run) json = { 0 };
+  g_auto(LkTestRun) text = { 0 };
+  g_auto(LkTestRun) json = { 0 };
 
   {
     g_autofree char *da = g_path_get_dirname (a), *dc = g_path_get_dirname (c);
@@ -65,7 +30,7 @@ test_scan_folder (void)
   lk_test_write_png (c, 10, 10, 3);
   g_assert_true (g_file_set_contents (bad, "not a png", -1, NULL));
 
-  run_cli (&text, "scan", root, NULL);
+  lk_test_run_cli (&text, "scan", root, NULL);
   g_assert_cmpint (text.status, ==, 0);
   g_assert_nonnull (strstr (text.out, "3 in 2 categories"));
   g_assert_nonnull (strstr (text.out, "2  apples"));
@@ -75,7 +40,7 @@ test_scan_folder (void)
   /* Progress goes to a terminal only: none here. */
   g_assert_cmpstr (text.err, ==, "");
 
-  run_cli (&json, "scan", "--json", root, NULL);
+  lk_test_run_cli (&json, "scan", "--json", root, NULL);
   g_assert_cmpint (json.status, ==, 0);
   g_assert_nonnull (strstr (json.out, "\"images\": 3"));
   g_assert_nonnull (strstr (json.out, "{\"name\": \"apples\", \"count\": 2}"));
@@ -88,38 +53,38 @@ test_exit_codes (void)
 {
   g_autofree char *root = lk_test_make_tmpdir ("cli-missing");
   g_autofree char *missing = g_build_filename (root, "nothing-here", NULL);
-  g_auto(Run) r1 = { 0 };
-  g_auto(Run) r2 = { 0 };
-  g_auto(Run) r3 = { 0 };
-  g_auto(Run) r4 = { 0 };
-  g_auto(Run) r5 = { 0 };
+  g_auto(LkTestRun) r1 = { 0 };
+  g_auto(LkTestRun) r2 = { 0 };
+  g_auto(LkTestRun) r3 = { 0 };
+  g_auto(LkTestRun) r4 = { 0 };
+  g_auto(LkTestRun) r5 = { 0 };
 
-  run_cli (&r1, "scan", missing, NULL);
+  lk_test_run_cli (&r1, "scan", missing, NULL);
   g_assert_cmpint (r1.status, ==, 1);
   g_assert_nonnull (strstr (r1.err, missing));
 
-  run_cli (&r2, "scan", "--no-such-option", NULL);
+  lk_test_run_cli (&r2, "scan", "--no-such-option", NULL);
   g_assert_cmpint (r2.status, ==, 2);
 
-  run_cli (&r3, "scan", NULL);
+  lk_test_run_cli (&r3, "scan", NULL);
   g_assert_cmpint (r3.status, ==, 2);
 
-  run_cli (&r4, "scan", "--help", NULL);
+  lk_test_run_cli (&r4, "scan", "--help", NULL);
   g_assert_cmpint (r4.status, ==, 0);
   g_assert_nonnull (strstr (r4.out, "--builtin"));
 
-  run_cli (&r5, "frobnicate", NULL);
+  lk_test_run_cli (&r5, "frobnicate", NULL);
   g_assert_cmpint (r5.status, ==, 2);
 }
 
 static void
 test_info_builtin (void)
 {
-  g_auto(Run) r = { 0 };
+  g_auto(LkTestRun) r = { 0 };
 
   if (lk_test_fashion_mnist_dir () == NULL)
     return;
-  run_cli (&r, "info", "--builtin", "fashion-mnist", NULL);
+  lk_test_run_cli (&r, "info", "--builtin", "fashion-mnist", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "70000 in 10 categories"));
   g_assert_nonnull (strstr (r.out, "60000 train, 10000 test"));

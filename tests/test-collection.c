@@ -428,6 +428,14 @@ test_cache (void)
   g_assert_cmpuint (stats.n_from_cache, ==, 3);
   g_assert_cmpmem (lk_collection_get_pixels (first), 3 * 64 * 64 * 3,
                    lk_collection_get_pixels (second), 3 * 64 * 64 * 3);
+  /* Reopened from the cache, it still knows where its files are. */
+  g_assert_nonnull (lk_collection_get_root (second));
+  g_assert_cmpstr (lk_collection_get_root (second), ==, lk_collection_get_root (first));
+  {
+    g_autofree char *file = lk_collection_dup_file (second, ia);
+    g_autofree char *real_a = realpath (a, NULL);
+    g_assert_cmpstr (file, ==, real_a);
+  }
 
   /* Change one file (new content, new size), remove one, add one. */
   write_solid_png (a, 12, 12, 200, 100, 0, 255);

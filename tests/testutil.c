@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <sys/wait.h>
 
 static char *test_home;
 
@@ -111,6 +112,26 @@ lk_test_crc32 (const guint8 *p, gsize n)
   return ~c;
 }
 
+char *
+lk_test_make_image_tree (const char *name, const char *const *categories, guint per_category,
+                         int w, int h, guint seed)
+{
+  char *root = lk_test_make_tmpdir (name);
+
+  for (guint c = 0; categories[c] != NULL; c++)
+    {
+      g_autofree char *dir = g_build_filename (root, categories[c], NULL);
+      g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+      for (guint i = 0; i < per_category; i++)
+        {
+          g_autofree char *file = g_strdup_printf ("%s-%u.png", categories[c], i);
+          g_autofree char *path = g_build_filename (dir, file, NULL);
+          lk_test_write_png (path, w, h, seed + c * 50 + i);
+        }
+    }
+  return root;
+}
+
 const char *
 lk_test_fashion_mnist_dir (void)
 {
@@ -134,4 +155,31 @@ lk_test_cli_path (void)
   const char *cli = g_getenv ("LIKENESS_CLI");
   g_assert_nonnull (cli);
   return cli;
+}
+
+void
+lk_test_run_clear (LkTestRun *run)
+{
+  g_free (run->out);
+  g_free (run->err);
+}
+
+void
+lk_test_run_cli (LkTestRun *run, const char *first, ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  va_list ap;
+  int wait_status;
+
+  g_ptr_array_add (argv, (gpointer) lk_test_cli_path ());
+  va_start (ap, first);
+  for (const char *arg = first; arg != NULL; arg = va_arg (ap, const char *))
+    g_ptr_array_add (argv, (gpointer) arg);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &run->out,
+                &run->err, &wait_status, &error);
+  g_assert_no_error (error);
+  run->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
 }

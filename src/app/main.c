@@ -2,20 +2,22 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
-#include <locale.h>
 
+#include "i18n.h"
 #include "lk-application.h"
+#include "lk-screenshot.h"
 
 int
 main (int argc, char **argv)
 {
   g_autoptr(LkApplication) app = NULL;
 
-  setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
+  lk_i18n_init ();
 
   app = lk_application_new ();
+  /* A screenshot run must not hand its work to a Likeness already open. */
+  if (lk_screenshot_requested ())
+    g_application_set_flags (G_APPLICATION (app),
+                             g_application_get_flags (G_APPLICATION (app)) | G_APPLICATION_NON_UNIQUE);
   return g_application_run (G_APPLICATION (app), argc, argv);
 }

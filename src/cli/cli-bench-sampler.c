@@ -308,22 +308,24 @@ lk_cli_bench_sampler (int argc, char **argv)
   int status = LK_EXIT_OK;
   const GOptionEntry entries[] = {
     { "only", 0, 0, G_OPTION_ARG_STRING, &o.only,
-      "One data set: openclipart, fashion-mnist or synthetic", "NAME" },
+      N_("One data set: openclipart, fashion-mnist or synthetic"), N_("NAME") },
     { "folder", 0, 0, G_OPTION_ARG_FILENAME, &o.folder,
-      "Folder collection (default /usr/share/openclipart/png)", "DIR" },
-    { "side", 0, 0, G_OPTION_ARG_INT, &o.side, "Tensor side for the folder (default 64)", "N" },
-    { "threads", 'j', 0, G_OPTION_ARG_INT, &o.threads, "Threads (default: cores)", "N" },
+      N_("Folder collection (default /usr/share/openclipart/png)"), N_("DIR") },
+    { "side", 0, 0, G_OPTION_ARG_INT, &o.side,
+      N_("Tensor side for the folder (default 64)"), N_("N") },
+    { "threads", 'j', 0, G_OPTION_ARG_INT, &o.threads, N_("Threads (default: cores)"), N_("N") },
     { "synthetic-images", 0, 0, G_OPTION_ARG_INT, &o.synthetic_images,
-      "Rows of the synthetic set (default 100000)", "N" },
+      N_("Rows of the synthetic set (default 100000)"), N_("N") },
     { "synthetic-categories", 0, 0, G_OPTION_ARG_INT, &o.synthetic_categories,
-      "Categories of the synthetic set (default 20)", "N" },
-    { "seconds", 0, 0, G_OPTION_ARG_DOUBLE, &o.seconds, "Sampler run time (default 3)", "S" },
-    { "batch", 0, 0, G_OPTION_ARG_INT, &o.batch, "Triplets per batch (default 64)", "N" },
+      N_("Categories of the synthetic set (default 20)"), N_("N") },
+    { "seconds", 0, 0, G_OPTION_ARG_DOUBLE, &o.seconds,
+      N_("Sampler run time (default 3)"), N_("S") },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &o.batch, N_("Triplets per batch (default 64)"), N_("N") },
     { NULL }
   };
 
   if (!lk_cli_parse (&argc, &argv, NULL,
-                     "Measures features, relevance (time, peak memory) and sampler throughput.",
+                     _("Measures features, relevance (time, peak memory) and sampler throughput."),
                      entries, NULL))
     return LK_EXIT_USAGE;
   if (o.folder == NULL)
@@ -332,7 +334,7 @@ lk_cli_bench_sampler (int argc, char **argv)
     o.threads = (int) g_get_num_processors ();
   if (o.batch <= 0 || o.side < 8 || o.synthetic_images < 2 || o.synthetic_categories < 1
       || o.synthetic_categories > 65535)
-    return lk_cli_usage_error (argv[0], "invalid --batch, --side or --synthetic-*");
+    return lk_cli_usage_error (argv[0], _("invalid --batch, --side or --synthetic-*"));
   openblas_set_num_threads (o.threads);
 
   if (o.only != NULL)
@@ -344,7 +346,8 @@ lk_cli_bench_sampler (int argc, char **argv)
       else if (g_str_equal (o.only, "synthetic"))
         status = run_synthetic (&o);
       else
-        status = lk_cli_usage_error (argv[0], "--only takes openclipart, fashion-mnist or synthetic");
+        status = lk_cli_usage_error (argv[0],
+                                     _("--only takes openclipart, fashion-mnist or synthetic"));
     }
   else
     {

@@ -164,15 +164,16 @@ lk_cli_bench_scan (int argc, char **argv)
   int status;
   const GOptionEntry entries[] = {
     { "folder", 0, 0, G_OPTION_ARG_FILENAME, &folder,
-      "Folder collection to scan (default /usr/share/openclipart/png)", "DIR" },
-    { "side", 0, 0, G_OPTION_ARG_INT, &side, "Tensor side (default 64)", "N" },
-    { "threads", 'j', 0, G_OPTION_ARG_INT, &threads, "Decoding threads (default: cores)", "N" },
-    { "no-folder", 0, 0, G_OPTION_ARG_NONE, &skip_folder, "Skip the folder", NULL },
-    { "no-fashion-mnist", 0, 0, G_OPTION_ARG_NONE, &skip_fmnist, "Skip Fashion-MNIST", NULL },
+      N_("Folder collection to scan (default /usr/share/openclipart/png)"), N_("DIR") },
+    { "side", 0, 0, G_OPTION_ARG_INT, &side, N_("Tensor side (default 64)"), N_("N") },
+    { "threads", 'j', 0, G_OPTION_ARG_INT, &threads,
+      N_("Decoding threads (default: cores)"), N_("N") },
+    { "no-folder", 0, 0, G_OPTION_ARG_NONE, &skip_folder, N_("Skip the folder"), NULL },
+    { "no-fashion-mnist", 0, 0, G_OPTION_ARG_NONE, &skip_fmnist, N_("Skip Fashion-MNIST"), NULL },
     { NULL }
   };
 
-  if (!lk_cli_parse (&argc, &argv, NULL, "Measures scanning, decoding and cache reopening.",
+  if (!lk_cli_parse (&argc, &argv, NULL, _("Measures scanning, decoding and cache reopening."),
                      entries, NULL))
     return LK_EXIT_USAGE;
   if (threads <= 0)

@@ -20,7 +20,7 @@ lk_cli_parse (int                  *argc,
 {
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *param = NULL;
+  g_autofree char *prgname = NULL;
   const char *command = (*argv)[0];
   const GOptionEntry collection_entries[] = {
     { "builtin", 'b', 0, G_OPTION_ARG_STRING, args != NULL ? &args->builtin : NULL,
@@ -40,21 +40,20 @@ lk_cli_parse (int                  *argc,
     { NULL }
   };
 
-  param = g_strdup_printf ("%s %s", command, parameter_string != NULL ? parameter_string : "");
-  context = g_option_context_new (param);
+  /* GOption prints "Usage: PRGNAME [OPTION…] PARAMETERS": naming the
+   * program "likeness-cli COMMAND" puts the options after the command,
+   * where they go. */
+  prgname = g_strdup_printf ("likeness-cli %s", command);
+  g_set_prgname (prgname);
+  context = g_option_context_new (parameter_string);
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   if (summary != NULL)
     g_option_context_set_summary (context, summary);
   if (entries != NULL)
     g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  /* Main entries, not a group of their own, so plain --help lists them. */
   if (args != NULL)
-    {
-      GOptionGroup *group = g_option_group_new ("collection", _("Collection options:"),
-                                                _("Show collection options"), NULL, NULL);
-      g_option_group_set_translation_domain (group, GETTEXT_PACKAGE);
-      g_option_group_add_entries (group, collection_entries);
-      g_option_context_add_group (context, group);
-    }
+    g_option_context_add_main_entries (context, collection_entries, GETTEXT_PACKAGE);
   if (!g_option_context_parse (context, argc, argv, &error))
     {
       lk_cli_usage_error (command, error->message);
@@ -132,6 +131,13 @@ lk_cli_fail (const GError *error)
 {
   if (error->domain == G_OPTION_ERROR)
     {
+      /* A usage error found after parsing (a missing or extra argument):
+       * lk_cli_parse() named the program after the command, so point the
+       * user at that command's --help. */
+      const char *prgname = g_get_prgname ();
+
+      if (prgname != NULL && g_str_has_prefix (prgname, "likeness-cli "))
+        return lk_cli_usage_error (prgname + strlen ("likeness-cli "), error->message);
       fprintf (stderr, "likeness-cli: %s\n", error->message);
       return LK_EXIT_USAGE;
     }

@@ -20,10 +20,16 @@ enum {
 int lk_cli_scan (int argc, char **argv);
 int lk_cli_info (int argc, char **argv);
 int lk_cli_bench (int argc, char **argv);
+/* Embeddings, search, triplets, evaluation (issue 6) */
+int lk_cli_embed (int argc, char **argv);
+int lk_cli_query (int argc, char **argv);
+int lk_cli_eval (int argc, char **argv);
+int lk_cli_export (int argc, char **argv);
 
 /* Benchmarks (likeness-cli bench NAME). */
 int lk_cli_bench_scan (int argc, char **argv);
 int lk_cli_bench_sampler (int argc, char **argv);
+int lk_cli_bench_search (int argc, char **argv);
 
 /* Parses @entries (plus the collection options below when
  * @collection_options is TRUE) for subcommand argv[0]; prints usage and

@@ -2,10 +2,10 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
-#include <locale.h>
 #include <stdio.h>
 
 #include "cli.h"
+#include "i18n.h"
 
 typedef struct {
   const char *name;
@@ -17,6 +17,11 @@ static const Command commands[] = {
   { "scan",  lk_cli_scan,  N_("Scan a collection and update its image cache") },
   { "info",  lk_cli_info,  N_("Describe a collection: categories, cache, data") },
   { "bench", lk_cli_bench, N_("Run a benchmark") },
+  /* Embeddings, search, triplets, evaluation (issue 6) */
+  { "embed",  lk_cli_embed,  N_("Compute and store a collection’s embeddings") },
+  { "query",  lk_cli_query,  N_("Show the nearest neighbours of an image") },
+  { "eval",   lk_cli_eval,   N_("Evaluate every baseline and model on triplets") },
+  { "export", lk_cli_export, N_("Export an embedding (.npy) or triplets (CSV)") },
   { NULL, NULL, NULL }
 };
 
@@ -33,10 +38,7 @@ print_usage (FILE *out)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
+  lk_i18n_init ();
 
   if (argc < 2)
     {

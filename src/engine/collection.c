@@ -623,6 +623,10 @@ lk_collection_open_folder (const char           *root,
   if (cache != NULL && cache_matches_tree (cache, tree))
     {
       self = _lk_cache_get_collection (cache);
+      /* The cache file does not store the root: without it the reopened
+       * collection would name no file (lk_collection_dup_file). */
+      g_free (self->root);
+      self->root = g_strdup (tree->root);
       g_array_set_size (self->skipped, 0);
       copy_skips (self->skipped, tree->skipped);
       for (guint i = 0; i < tree->entries->len; i++)

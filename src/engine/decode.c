@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gi18n.h>
+#include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -379,7 +380,7 @@ set_too_large (GError **error, guint64 w, guint64 h, guint64 max_pixels)
     g_set_error_literal (error, LK_ERROR, LK_ERROR_BAD_IMAGE, _("image has no pixels"));
   else
     g_set_error (error, LK_ERROR, LK_ERROR_BAD_IMAGE,
-                 _("image too large (%" G_GUINT64_FORMAT "×%" G_GUINT64_FORMAT
+                 _("image too large (%" PRIu64 "×%" PRIu64
                    " pixels, more than %.3g megapixels)"), w, h, max_pixels / 1e6);
   return FALSE;
 }

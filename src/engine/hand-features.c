@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -904,7 +905,7 @@ lk_features_load (const char *path, guint n_images, guint side, guint channels,
   if (size != expected)
     {
       g_set_error (error, LK_ERROR, LK_ERROR_CORRUPT,
-                   _("Features cache %s has %" G_GSIZE_FORMAT " bytes, expected %" G_GUINT64_FORMAT),
+                   _("Features cache %s has %zu bytes, expected %" PRIu64),
                    path, size, expected);
       return NULL;
     }

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "collection-private.h"
@@ -64,8 +65,7 @@ _lk_idx_parse (const guint8  *data,
   if (len - header != count)
     {
       g_set_error (error, LK_ERROR, LK_ERROR_CORRUPT,
-                   _("IDX file holds %" G_GSIZE_FORMAT " bytes of data, its header says %"
-                     G_GUINT64_FORMAT), len - header, count);
+                   _("IDX file holds %zu bytes of data, its header says %" PRIu64), len - header, count);
       return FALSE;
     }
   *payload_out = data + header;

@@ -697,7 +697,7 @@ lk_relevance_load (const char *path, LkFeatures *features, const guint16 *labels
   if (size != expected)
     {
       g_set_error (error, LK_ERROR, LK_ERROR_CORRUPT,
-                   _("Relevance cache %s has %" G_GSIZE_FORMAT " bytes, expected %" G_GSIZE_FORMAT),
+                   _("Relevance cache %s has %zu bytes, expected %zu"),
                    path, size, expected);
       return NULL;
     }

@@ -1,0 +1,127 @@
+/* lk-screenshot.c — see lk-screenshot.h. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "lk-screenshot.h"
+
+#define POLL_MS 100
+#define QUIET_POLLS 5          /* 0.5 s with nothing pending: animations are over */
+#define TIMEOUT_POLLS 1200     /* 2 minutes */
+
+typedef struct {
+  LkWindow *window;
+  char     *path;
+  char     *view;
+  int       image;            /* -1: none */
+  gboolean  prepared;
+  guint     quiet;
+  guint     polls;
+} Shot;
+
+gboolean
+lk_screenshot_requested (void)
+{
+  return g_getenv ("LIKENESS_SCREENSHOT") != NULL;
+}
+
+static void
+shot_free (Shot *shot)
+{
+  g_object_unref (shot->window);
+  g_free (shot->path);
+  g_free (shot->view);
+  g_free (shot);
+}
+
+static gboolean
+save (LkWindow *window, const char *path)
+{
+  GtkWidget *widget = GTK_WIDGET (window);
+  int width = gtk_widget_get_width (widget);
+  int height = gtk_widget_get_height (widget);
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  node = gtk_snapshot_free_to_node (snapshot);
+  if (node == NULL)
+    return FALSE;
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)), node,
+                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
+  return gdk_texture_save_to_png (texture, path);
+}
+
+/* The view and the image, once the collection is there. */
+static void
+prepare (Shot *shot, LkSession *session)
+{
+  LkCollection *coll = lk_session_get_collection (session);
+
+  lk_window_show_view (shot->window, shot->view);
+  if (shot->image >= 0)
+    {
+      if ((guint) shot->image < lk_collection_get_n_images (coll))
+        lk_session_activate_image (session, (guint) shot->image);
+      else
+        g_printerr ("screenshot: there is no image %d in %s\n", shot->image,
+                    lk_collection_get_name (coll));
+    }
+  shot->prepared = TRUE;
+}
+
+static gboolean
+poll_settled (gpointer data)
+{
+  Shot *shot = data;
+  LkSession *session = lk_window_get_session (shot->window);
+  gboolean busy;
+
+  if (++shot->polls > TIMEOUT_POLLS)
+    {
+      g_printerr ("screenshot: the window did not settle in time; nothing written\n");
+      g_application_quit (g_application_get_default ());
+      return G_SOURCE_REMOVE;
+    }
+  if (lk_session_get_collection (session) == NULL || lk_session_get_opening (session))
+    return G_SOURCE_CONTINUE;
+  if (!shot->prepared)
+    prepare (shot, session);
+
+  busy = lk_thumbnailer_get_n_pending (lk_session_get_thumbnailer (session)) > 0;
+  shot->quiet = busy ? 0 : shot->quiet + 1;
+  if (shot->quiet < QUIET_POLLS)
+    return G_SOURCE_CONTINUE;
+
+  if (save (shot->window, shot->path))
+    g_printerr ("screenshot: wrote %s (%d×%d)\n", shot->path,
+                gtk_widget_get_width (GTK_WIDGET (shot->window)),
+                gtk_widget_get_height (GTK_WIDGET (shot->window)));
+  else
+    g_printerr ("screenshot: could not write %s\n", shot->path);
+  g_application_quit (g_application_get_default ());
+  return G_SOURCE_REMOVE;
+}
+
+void
+lk_screenshot_start (LkWindow *window)
+{
+  Shot *shot = g_new0 (Shot, 1);
+  const char *view = g_getenv ("LIKENESS_SCREENSHOT_VIEW");
+  const char *image = g_getenv ("LIKENESS_SCREENSHOT_IMAGE");
+  const char *size = g_getenv ("LIKENESS_SCREENSHOT_SIZE");
+  int width, height;
+
+  g_return_if_fail (LK_IS_WINDOW (window));
+
+  shot->window = g_object_ref (window);
+  shot->path = g_strdup (g_getenv ("LIKENESS_SCREENSHOT"));
+  shot->view = g_strdup (view != NULL && *view != '\0' ? view : "browse");
+  shot->image = image != NULL && *image != '\0' ? atoi (image) : -1;
+  if (size != NULL && sscanf (size, "%dx%d", &width, &height) == 2 && width > 0 && height > 0)
+    gtk_window_set_default_size (GTK_WINDOW (window), width, height);
+  g_timeout_add_full (G_PRIORITY_LOW, POLL_MS, poll_settled, shot, (GDestroyNotify) shot_free);
+}

@@ -1,0 +1,22 @@
+/* lk-screenshot.h — renders a window to a PNG once it has settled, for
+ * build-aux/screenshot. Driven by environment variables, so the app
+ * under test is the app as shipped:
+ *
+ *   LIKENESS_SCREENSHOT=OUT.png      where to write (required)
+ *   LIKENESS_SCREENSHOT_VIEW=NAME    the view page to show (default: browse)
+ *   LIKENESS_SCREENSHOT_IMAGE=N      activate image N of the collection first
+ *   LIKENESS_SCREENSHOT_SIZE=WxH     the window's size (default: as remembered)
+ *
+ * "Settled": a collection is open, nothing is opening, the thumbnailer
+ * has no request left, for several frames in a row. The app quits after
+ * writing; on failure it prints why and quits with nothing written. */
+#pragma once
+
+#include "lk-window.h"
+
+G_BEGIN_DECLS
+
+gboolean lk_screenshot_requested (void);
+void     lk_screenshot_start     (LkWindow *window);
+
+G_END_DECLS

@@ -1,0 +1,109 @@
+/* test-evaluate.c — the evaluation table as the app gets it
+ * (lk_evaluate_async), on a generated collection: its sets, rows and
+ * the figures that are known in advance. */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "evaluate.h"
+#include "testutil.h"
+
+static LkCollection *
+collection (void)
+{
+  const char *cats[] = { "one", "two", "three", "four", NULL };
+  g_autofree char *root = lk_test_make_image_tree ("eval-col", cats, 6, 14, 14, 0);
+  g_autoptr(GError) error = NULL;
+  LkScanOptions o;
+  LkCollection *c;
+
+  lk_scan_options_init (&o);
+  o.side = 16;
+  c = lk_collection_open_folder (root, &o, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  return c;
+}
+
+static void
+on_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  LkEvalTable **out = user_data;
+  g_autoptr(GError) error = NULL;
+  *out = lk_evaluate_finish (result, &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_async_table (void)
+{
+  g_autoptr(LkCollection) c = collection ();
+  const char *sources[] = { "golden", "pixels", "no-such-source", NULL };
+  LkEvalTable *table = NULL;
+  LkEvalOptions o;
+
+  lk_eval_options_init (&o);
+  o.n_generated = 300;
+  o.k = 4;
+  o.sources = sources;
+  lk_evaluate_async (c, &o, NULL, on_done, &table);
+  while (table == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  g_assert_cmpuint (table->n_queries, ==, 24);
+  g_assert_cmpuint (table->n_pool, ==, 24);
+  g_assert_cmpuint (table->k, ==, 4);
+  g_assert_cmpuint (table->n_sets, ==, 2);
+  g_assert_cmpstr (table->sets[0].name, ==, "class-level");
+  g_assert_cmpstr (table->sets[1].name, ==, "in-class");
+  g_assert_cmpuint (table->sets[0].n_triplets, ==, 300);
+  g_assert_cmpuint (table->n_rows, ==, 3);
+  g_assert_nonnull (table->note);
+
+  g_assert_cmpstr (table->rows[0].source, ==, "golden");
+  g_assert_null (table->rows[0].error);
+  /* In-class triplets are ordered by golden relevance: golden gets them
+   * all right, and every one whose images are in the top 4 counts +1. */
+  g_assert_cmpfloat (table->rows[0].precision[1], ==, 1.0);
+  g_assert_cmpint (table->rows[0].score[1], ==, table->rows[0].score_counted[1]);
+  g_assert_cmpuint (table->rows[0].score_counted[1], >, 0);
+  for (guint r = 0; r < 2; r++)
+    {
+      const LkEvalRow *row = &table->rows[r];
+      g_assert_true (row->precision[0] >= 0 && row->precision[0] <= 1);
+      g_assert_true (row->recall_at_1 >= 0 && row->recall_at_1 <= 1);
+      g_assert_true (row->map_at_r >= 0 && row->map_at_r <= 1);
+      g_assert_cmpuint (row->map_queries, ==, 24);
+      g_assert_cmpint (ABS (row->score[0]), <=, row->score_counted[0]);
+    }
+  g_assert_cmpstr (table->rows[1].source, ==, "pixels");
+  g_assert_cmpuint (table->rows[1].dim, ==, 16 * 16 * 3);
+  g_assert_nonnull (table->rows[2].error);
+  lk_eval_table_free (table);
+}
+
+static void
+test_cancelled (void)
+{
+  g_autoptr(LkCollection) c = collection ();
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  const char *sources[] = { "golden", NULL };
+  LkEvalOptions o;
+
+  lk_eval_options_init (&o);
+  o.n_generated = 50;
+  o.sources = sources;
+  g_cancellable_cancel (cancellable);
+  g_assert_null (lk_evaluate (c, &o, NULL, NULL, cancellable, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
+int
+main (int argc, char **argv)
+{
+  lk_test_init (&argc, &argv);
+  g_test_add_func ("/engine/evaluate/async", test_async_table);
+  g_test_add_func ("/engine/evaluate/cancelled", test_cancelled);
+  return g_test_run ();
+}
