@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "collection-private.h"
 #include "fuzz.h"
 
 static char *fuzz_home;
@@ -161,4 +162,57 @@ lk_fuzz_touch (const void *data, gsize len)
   for (gsize i = 0; i < len; i++)
     x ^= p[i];
   return x;
+}
+
+/* A collection built in memory (no folder behind it): @n images in two
+ * categories, "apples/00000.png", "pears/00001.png"…, pixels from a fixed
+ * pattern. */
+LkCollection *
+lk_fuzz_small_collection (guint side, guint channels, guint n, gboolean builtin)
+{
+  LkCollection *c = _lk_collection_new ();
+  GString *blob = g_string_new (NULL);
+  gsize *offsets = g_new (gsize, n);
+
+  c->id = g_strdup (builtin ? "fashion-mnist" : "seeds-0123456789ab");
+  c->name = g_strdup (builtin ? "Fashion-MNIST" : "seeds");
+  c->builtin = builtin;
+  c->side = side;
+  c->channels = channels;
+  c->n_images = n;
+  c->n_categories = 2;
+  c->category_names = g_new0 (char *, 3);
+  c->category_names[0] = g_strdup ("apples");
+  c->category_names[1] = g_strdup ("pears");
+  c->labels = g_new (guint16, n);
+  c->splits = builtin ? g_new (guint8, n) : NULL;
+  c->paths = g_new (char *, n);
+  c->file_sizes = g_new (guint64, n);
+  c->mtimes = g_new (gint64, n);
+  c->widths = g_new (guint32, n);
+  c->heights = g_new (guint32, n);
+  c->owned_pixels_size = (gsize) n * side * side * channels;
+  c->owned_pixels = g_malloc (c->owned_pixels_size);
+  for (gsize b = 0; b < c->owned_pixels_size; b++)
+    c->owned_pixels[b] = (guint8) (b * 37);
+  c->pixels = c->owned_pixels;
+  for (guint i = 0; i < n; i++)
+    {
+      offsets[i] = blob->len;
+      g_string_append_printf (blob, "%s/%05u.png", i % 2 ? "pears" : "apples", i);
+      g_string_append_c (blob, '\0');
+      c->labels[i] = (guint16) (i % 2);
+      if (c->splits != NULL)
+        c->splits[i] = i < n / 2 ? LK_SPLIT_TRAIN : LK_SPLIT_TEST;
+      c->file_sizes[i] = 100 + i;
+      c->mtimes[i] = 1700000000000000000 + i;
+      c->widths[i] = 20 + i;
+      c->heights[i] = 30;
+    }
+  c->path_blob = g_string_free (blob, FALSE);
+  for (guint i = 0; i < n; i++)
+    c->paths[i] = c->path_blob + offsets[i];
+  g_free (offsets);
+  _lk_collection_count_categories (c);
+  return c;
 }

@@ -47,4 +47,10 @@ void        lk_fuzz_set_u64 (guint8 *buf, gsize len, gsize offset, guint64 v);
  * range; returns a value the compiler cannot drop. */
 guint8      lk_fuzz_touch (const void *data, gsize len);
 
+typedef struct _LkCollection LkCollection;
+/* A collection built in memory, no folder behind it: @n images of
+ * side × side × channels in two categories, paths "apples/00000.png",
+ * "pears/00001.png"…; Fashion-MNIST-like splits when @builtin. */
+LkCollection *lk_fuzz_small_collection (guint side, guint channels, guint n, gboolean builtin);
+
 G_END_DECLS

@@ -15,8 +15,11 @@
 
 #include "collection-private.h"
 #include "error.h"
+#include "embeddings.h"
 #include "relevance.h"
+#include "triplets.h"
 #include "testutil.h"
+#include "fuzz.h"
 
 static const char *out_dir;
 
@@ -49,56 +52,6 @@ put_file (const char *harness, const char *name, guint8 mode, const char *path)
 
 /* ---- image cache ---- */
 
-static LkCollection *
-small_collection (guint side, guint channels, guint n, gboolean builtin)
-{
-  LkCollection *c = _lk_collection_new ();
-  GString *blob = g_string_new (NULL);
-  gsize *offsets = g_new (gsize, n);
-
-  c->id = g_strdup (builtin ? "fashion-mnist" : "seeds-0123456789ab");
-  c->name = g_strdup (builtin ? "Fashion-MNIST" : "seeds");
-  c->builtin = builtin;
-  c->side = side;
-  c->channels = channels;
-  c->n_images = n;
-  c->n_categories = 2;
-  c->category_names = g_new0 (char *, 3);
-  c->category_names[0] = g_strdup ("apples");
-  c->category_names[1] = g_strdup ("pears");
-  c->labels = g_new (guint16, n);
-  c->splits = builtin ? g_new (guint8, n) : NULL;
-  c->paths = g_new (char *, n);
-  c->file_sizes = g_new (guint64, n);
-  c->mtimes = g_new (gint64, n);
-  c->widths = g_new (guint32, n);
-  c->heights = g_new (guint32, n);
-  c->owned_pixels_size = (gsize) n * side * side * channels;
-  c->owned_pixels = g_malloc (c->owned_pixels_size);
-  for (gsize b = 0; b < c->owned_pixels_size; b++)
-    c->owned_pixels[b] = (guint8) (b * 37);
-  c->pixels = c->owned_pixels;
-  for (guint i = 0; i < n; i++)
-    {
-      offsets[i] = blob->len;
-      g_string_append_printf (blob, "%s/%05u.png", i % 2 ? "pears" : "apples", i);
-      g_string_append_c (blob, '\0');
-      c->labels[i] = (guint16) (i % 2);
-      if (c->splits != NULL)
-        c->splits[i] = i < n / 2 ? LK_SPLIT_TRAIN : LK_SPLIT_TEST;
-      c->file_sizes[i] = 100 + i;
-      c->mtimes[i] = 1700000000000000000 + i;
-      c->widths[i] = 20 + i;
-      c->heights[i] = 30;
-    }
-  c->path_blob = g_string_free (blob, FALSE);
-  for (guint i = 0; i < n; i++)
-    c->paths[i] = c->path_blob + offsets[i];
-  g_free (offsets);
-  _lk_collection_count_categories (c);
-  return c;
-}
-
 static void
 seeds_cache (const char *tmp)
 {
@@ -111,21 +64,21 @@ seeds_cache (const char *tmp)
   g_array_set_clear_func (skips, _lk_cached_skip_clear);
   g_array_append_val (skips, skip);
   {
-    g_autoptr(LkCollection) c = small_collection (4, 3, 3, FALSE);
+    g_autoptr(LkCollection) c = lk_fuzz_small_collection (4, 3, 3, FALSE);
     if (!_lk_cache_write (c, path, "", skips, &error))
       g_error ("%s", error->message);
     put_file ("cache", "folder-skips.fixup", 1, path);
     put_file ("cache", "folder-skips", 0, path);
   }
   {
-    g_autoptr(LkCollection) c = small_collection (2, 1, 4, TRUE);
+    g_autoptr(LkCollection) c = lk_fuzz_small_collection (2, 1, 4, TRUE);
     if (!_lk_cache_write (c, path, "train-images-idx3-ubyte.gz:123:456;", NULL, &error))
       g_error ("%s", error->message);
     put_file ("cache", "builtin-splits.fixup", 1, path);
     put_file ("cache", "builtin-splits", 0, path);
   }
   {
-    g_autoptr(LkCollection) c = small_collection (1, 3, 0, FALSE);
+    g_autoptr(LkCollection) c = lk_fuzz_small_collection (1, 3, 0, FALSE);
     if (!_lk_cache_write (c, path, "", NULL, &error))
       g_error ("%s", error->message);
     put_file ("cache", "empty.fixup", 1, path);
@@ -398,6 +351,53 @@ seeds_image (void)
   put ("image", "bomb-30000x30000.ico", IMAGE_MODE, ico->data, ico->len);
 }
 
+/* ---- embeddings ---- */
+
+static void
+seeds_embedding (const char *tmp)
+{
+  g_autofree char *path = g_build_filename (tmp, "golden.emb", NULL);
+  g_autoptr(GError) error = NULL;
+  float *rows = g_new (float, 3 * 4);
+  g_autoptr(LkEmbedding) e = NULL;
+
+  for (guint i = 0; i < 12; i++)
+    rows[i] = (float) i / 7.0f - 0.5f;
+  e = lk_embedding_new_take ("golden", "Golden features", LK_EMBEDDING_BASELINE,
+                             "seeds-0123456789ab", 3, 4, 0x1234, 0x5678, rows);
+  if (!lk_embedding_save (e, path, &error))
+    g_error ("%s", error->message);
+  put_file ("embedding", "golden-3x4", 0, path);
+  put_file ("embedding", "golden-3x4.fixup", 1, path);
+}
+
+/* ---- triplets CSV ---- */
+
+static void
+seeds_triplets (const char *tmp)
+{
+  g_autofree char *path = g_build_filename (tmp, "triplets.csv", NULL);
+  g_autoptr(LkCollection) c = lk_fuzz_small_collection (2, 3, 12, FALSE);
+  g_autoptr(GError) error = NULL;
+  static const char messy[] =
+    "query,positive,negative,rating,rater\n"
+    "apples/00000.png,apples/00002.png,pears/00001.png\n"
+    "\"apples/00004.png\",pears/00003.png,apples/00006.png,B,\"bob, \"\"the\"\" rater\"\n"
+    "apples/00000.png,apples/00000.png,pears/00001.png,A\n"
+    "apples/00000.png,../outside.png,pears/00001.png\n"
+    "apples/00008.png,apples/00010.png,pears/00005.png,both-similar,alice\n"
+    "apples/00008.png,apples/00010.png\n"
+    "apples/00008.png,apples/00010.png,pears/00007.png,maybe\n"
+    "apples/00002.png,apples/00004.png,pears/00009.png,skip";
+
+  for (guint k = 0; k < 3; k++)
+    if (!lk_triplets_append (path, c, 2 * k, 2 * k + 2, 2 * k + 1, k == 1 ? LK_RATING_B : LK_RATING_A,
+                             k == 2 ? "alice" : NULL, &error))
+      g_error ("%s", error->message);
+  put_file ("triplets", "appended.csv", 0, path);
+  put ("triplets", "messy.csv", 0, messy, sizeof messy - 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -416,6 +416,8 @@ main (int argc, char **argv)
   seeds_features (tmp);
   seeds_relevance (tmp);
   seeds_image ();
+  seeds_embedding (tmp);
+  seeds_triplets (tmp);
   lk_test_rm_rf (tmp);
   return 0;
 }
