@@ -206,8 +206,9 @@ bmp_header_sane (const guint8 *d, gsize len)
 
 /* GdkPixbuf's GIF loader trusts each frame's size: a frame of height 0
  * inside a 2×2 image ends in GdkPixbuf criticals (found by fuzz-image).
- * Walks the blocks and refuses a frame that is empty or reaches outside
- * the logical screen; a file cut short is left to the loader. */
+ * Walks the blocks as the loader does (skipping stray bytes between them)
+ * and refuses a frame that is empty or reaches outside the logical
+ * screen; a file cut short is left to the loader. */
 static gboolean
 gif_frames_sane (const guint8 *d, gsize len)
 {
@@ -236,7 +237,10 @@ gif_frames_sane (const guint8 *d, gsize len)
       else if (d[pos] == 0x21)
         pos += 2;      /* extension introducer and label */
       else
-        return TRUE;   /* not a block: the loader reports it */
+        {
+          pos++;       /* a stray byte: the loader skips it too */
+          continue;
+        }
       /* Data sub-blocks up to the empty one. */
       while (pos < len && d[pos] != 0)
         pos += 1 + (gsize) d[pos];
