@@ -35,6 +35,17 @@ const LkWorkflowStep lk_workflow_steps[] = {
   { "bench-sampler",
     { "@CLI@", "bench", "sampler", "--only", "openclipart", "--folder", "@COLLECTION@",
       "--seconds", "0.05", "--threads", "1" } },
+  { "embed",
+    { "@CLI@", "embed", "--quiet", "@COLLECTION@" },
+    { "@DATA@/embeddings/golden.emb", "@DATA@/embeddings/hog.emb",
+      "@DATA@/embeddings/lbp.emb", "@DATA@/embeddings/pixels.emb" },
+    { "@CLI@", "query", "@COLLECTION@", "boats/img-0000.png" } },
+  { "query",
+    { "@CLI@", "query", "-k", "5", "@COLLECTION@", "boats/img-0000.png" } },
+  { "eval",
+    { "@CLI@", "eval", "@COLLECTION@" } },
+  { "export",
+    { "@CLI@", "export", "--source", "golden", "-o", "@OUT@/golden", "@COLLECTION@" } },
 };
 const guint lk_workflow_n_steps = G_N_ELEMENTS (lk_workflow_steps);
 
@@ -66,6 +77,8 @@ lk_workflow_expand (const char *const *argv, const char *collection)
         g_ptr_array_add (out, g_strdup (helper_path ()));
       else if (g_str_equal (argv[i], "@COLLECTION@"))
         g_ptr_array_add (out, g_strdup (collection));
+      else if (g_str_has_prefix (argv[i], "@OUT@"))
+        g_ptr_array_add (out, g_strconcat (g_get_user_data_dir (), argv[i] + 5, NULL));
       else
         g_ptr_array_add (out, g_strdup (argv[i]));
     }

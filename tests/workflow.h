@@ -6,7 +6,8 @@
  *
  * A step is a command line: "@CLI@" stands for likeness-cli, "@HELPER@"
  * for tests/workflow-helper (engine entry points no CLI verb has yet),
- * "@COLLECTION@" for the collection folder. Adding a step (train, embed,
+ * "@COLLECTION@" for the collection folder, a leading "@OUT@" for a
+ * folder of the test's own (outside the collection). Adding a step (train, embed,
  * label, eval, export…) is one entry in lk_workflow_steps[] (workflow.c). */
 #pragma once
 
@@ -20,10 +21,10 @@ typedef struct {
   const char *name;
   /* What the user runs. */
   const char *argv[LK_WORKFLOW_MAX_ARGS];
-  /* Files of the collection's cache folder this step writes (names, NULL-
-   * terminated); the kill test removes them before a run, so the kill
-   * lands while they are being computed and written. */
-  const char *outputs[4];
+  /* Files this step writes, "NAME" in the collection's cache folder or
+   * "@DATA@/NAME" in its data folder; the kill test removes them before a
+   * run, so the kill lands while they are being computed and written. */
+  const char *outputs[8];
   /* Run to completion after a kill; its standard output must be what it
    * prints after a clean run (a digest of what it read). Empty: the step
    * is not killed (read-only test only). */
