@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "collection-private.h"
+#include "fileutil.h"
 #include "fuzz.h"
 
 static char *fuzz_home;
@@ -152,6 +153,18 @@ lk_fuzz_set_u64 (guint8 *buf, gsize len, gsize offset, guint64 v)
   v = GUINT64_TO_LE (v);
   if (offset + 8 <= len)
     memcpy (buf + offset, &v, 8);
+}
+
+void
+lk_fuzz_fix_float_file (guint8 *buf, gsize len, gsize header_size, guint64 n_floats,
+                        guint64 data_seed, gsize data_offset, gsize header_offset)
+{
+  if (len < header_size)
+    return;
+  if (n_floats <= (len - header_size) / sizeof (float))
+    lk_fuzz_set_u64 (buf, len, data_offset,
+                     lk_hash64 (buf + header_size, n_floats * sizeof (float), data_seed));
+  lk_fuzz_set_u64 (buf, len, header_offset, lk_hash64 (buf, header_offset, 0));
 }
 
 guint8

@@ -20,15 +20,10 @@
 static void
 fixup (guint8 *buf, gsize len)
 {
-  guint64 n_floats;
-
-  if (len < HEADER_SIZE)
-    return;
-  n_floats = (guint64) lk_fuzz_get_u32 (buf, len, OFF_N) * lk_fuzz_get_u32 (buf, len, OFF_DIM);
-  if (n_floats <= (len - HEADER_SIZE) / sizeof (float))
-    lk_fuzz_set_u64 (buf, len, OFF_DATA_CHECKSUM,
-                     lk_hash64 (buf + HEADER_SIZE, n_floats * sizeof (float), 0x454d4244));
-  lk_fuzz_set_u64 (buf, len, OFF_HEADER_CHECKSUM, lk_hash64 (buf, OFF_HEADER_CHECKSUM, 0));
+  lk_fuzz_fix_float_file (buf, len, HEADER_SIZE,
+                          (guint64) lk_fuzz_get_u32 (buf, len, OFF_N) *
+                          lk_fuzz_get_u32 (buf, len, OFF_DIM),
+                          0x454d4244, OFF_DATA_CHECKSUM, OFF_HEADER_CHECKSUM);
 }
 
 static void

@@ -25,17 +25,12 @@
 static void
 fixup (guint8 *buf, gsize len)
 {
-  guint64 dim = 0, n_floats;
+  guint64 dim = 0;
 
-  if (len < HEADER_SIZE)
-    return;
   for (guint k = 0; k < LK_N_FEATURES; k++)
     dim += lk_fuzz_get_u32 (buf, len, OFF_DIMS + 4 * k);
-  n_floats = lk_fuzz_get_u32 (buf, len, OFF_N_IMAGES) * dim;
-  if (n_floats <= (len - HEADER_SIZE) / sizeof (float))
-    lk_fuzz_set_u64 (buf, len, OFF_DATA_CHECKSUM,
-                     lk_hash64 (buf + HEADER_SIZE, n_floats * sizeof (float), 0x46454154));
-  lk_fuzz_set_u64 (buf, len, OFF_HEADER_CHECKSUM, lk_hash64 (buf, OFF_HEADER_CHECKSUM, 0));
+  lk_fuzz_fix_float_file (buf, len, HEADER_SIZE, lk_fuzz_get_u32 (buf, len, OFF_N_IMAGES) * dim,
+                          0x46454154, OFF_DATA_CHECKSUM, OFF_HEADER_CHECKSUM);
 }
 
 static void

@@ -43,6 +43,14 @@ guint64     lk_fuzz_get_u64 (const guint8 *buf, gsize len, gsize offset);
 void        lk_fuzz_set_u32 (guint8 *buf, gsize len, gsize offset, guint32 v);
 void        lk_fuzz_set_u64 (guint8 *buf, gsize len, gsize offset, guint64 v);
 
+/* The checksums of a file laid out as a header of @header_size bytes and
+ * then @n_floats floats (features, embeddings): the data checksum
+ * (lk_hash64 with @data_seed) at @data_offset when the floats fit in @len,
+ * then the header checksum (of every byte before it) at @header_offset. */
+void        lk_fuzz_fix_float_file (guint8 *buf, gsize len, gsize header_size,
+                                    guint64 n_floats, guint64 data_seed,
+                                    gsize data_offset, gsize header_offset);
+
 /* Reads every byte of @data so that AddressSanitizer checks the whole
  * range; returns a value the compiler cannot drop. */
 guint8      lk_fuzz_touch (const void *data, gsize len);
