@@ -1,0 +1,454 @@
+/* nn-kernels.c — float32 layer kernels over the engine's layouts. See
+ * nn-kernels.h. Plain C the compiler vectorises; the heavy lifting is in
+ * cblas_sgemm, called by nn-net.c. */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "nn-kernels.h"
+
+/* One output row of a patch row: out[ow] = in[ow·s − p + k] or 0. */
+static inline void
+patch_row (const float *in, guint W, guint OW, guint s, int off, float *out)
+{
+  if (s == 1)
+    {
+      /* Valid ow: 0 ≤ ow + off < W. */
+      int lo = MAX (0, -off), hi = MIN ((int) OW, (int) W - off);
+      if (hi <= lo)
+        {
+          memset (out, 0, OW * sizeof *out);
+          return;
+        }
+      if (lo > 0)
+        memset (out, 0, (gsize) lo * sizeof *out);
+      memcpy (out + lo, in + lo + off, (gsize) (hi - lo) * sizeof *out);
+      if (hi < (int) OW)
+        memset (out + hi, 0, (gsize) (OW - hi) * sizeof *out);
+      return;
+    }
+  for (guint ow = 0; ow < OW; ow++)
+    {
+      int iw = (int) (ow * s) + off;
+      out[ow] = (iw >= 0 && iw < (int) W) ? in[iw] : 0.0f;
+    }
+}
+
+static inline void
+patch_row_add (const float *dout, guint W, guint OW, guint s, int off, float *din)
+{
+  for (guint ow = 0; ow < OW; ow++)
+    {
+      int iw = (int) (ow * s) + off;
+      if (iw >= 0 && iw < (int) W)
+        din[iw] += dout[ow];
+    }
+}
+
+void
+lk_nn_im2col (const float *x, guint C, guint n, guint H, guint W, guint i0, guint g,
+              const LkNnWindow *win, guint OH, guint OW, float *col)
+{
+  gsize HW = (gsize) H * W, OHW = (gsize) OH * OW, cols = g * OHW;
+
+  for (guint c = 0; c < C; c++)
+    for (guint ki = 0; ki < win->kh; ki++)
+      for (guint kj = 0; kj < win->kw; kj++)
+        {
+          float *row = col + ((gsize) (c * win->kh + ki) * win->kw + kj) * cols;
+          for (guint i = 0; i < g; i++)
+            {
+              const float *plane = x + ((gsize) c * n + i0 + i) * HW;
+              for (guint oh = 0; oh < OH; oh++)
+                {
+                  int ih = (int) (oh * win->sh + ki) - (int) win->ph;
+                  float *out = row + i * OHW + (gsize) oh * OW;
+                  if (ih < 0 || ih >= (int) H)
+                    memset (out, 0, OW * sizeof *out);
+                  else
+                    patch_row (plane + (gsize) ih * W, W, OW, win->sw, (int) kj - (int) win->pw,
+                               out);
+                }
+            }
+        }
+}
+
+void
+lk_nn_col2im (const float *dcol, guint C, guint n, guint H, guint W, guint i0, guint g,
+              const LkNnWindow *win, guint OH, guint OW, float *dx)
+{
+  gsize HW = (gsize) H * W, OHW = (gsize) OH * OW, cols = g * OHW;
+
+  for (guint c = 0; c < C; c++)
+    for (guint ki = 0; ki < win->kh; ki++)
+      for (guint kj = 0; kj < win->kw; kj++)
+        {
+          const float *row = dcol + ((gsize) (c * win->kh + ki) * win->kw + kj) * cols;
+          for (guint i = 0; i < g; i++)
+            {
+              float *plane = dx + ((gsize) c * n + i0 + i) * HW;
+              for (guint oh = 0; oh < OH; oh++)
+                {
+                  int ih = (int) (oh * win->sh + ki) - (int) win->ph;
+                  if (ih >= 0 && ih < (int) H)
+                    patch_row_add (row + i * OHW + (gsize) oh * OW, W, OW, win->sw,
+                                   (int) kj - (int) win->pw, plane + (gsize) ih * W);
+                }
+            }
+        }
+}
+
+void
+lk_nn_bias_act (float *y, guint rows, guint cols, gsize ld, const float *bias, gboolean relu)
+{
+  for (guint r = 0; r < rows; r++)
+    {
+      float *row = y + r * ld, b = bias[r];
+      if (relu)
+        for (guint c = 0; c < cols; c++)
+          row[c] = fmaxf (row[c] + b, 0.0f);
+      else
+        for (guint c = 0; c < cols; c++)
+          row[c] += b;
+    }
+}
+
+void
+lk_nn_bias_grad (const float *dy, guint rows, guint cols, gsize ld, float *dbias)
+{
+  for (guint r = 0; r < rows; r++)
+    {
+      const float *row = dy + r * ld;
+      float s = 0;
+      for (guint c = 0; c < cols; c++)
+        s += row[c];
+      dbias[r] += s;
+    }
+}
+
+void
+lk_nn_relu_forward (const float *x, gsize n, float *y)
+{
+  for (gsize i = 0; i < n; i++)
+    y[i] = fmaxf (x[i], 0.0f);
+}
+
+void
+lk_nn_relu_backward (const float *y, const float *dy, gsize n, float *dx, gboolean accumulate)
+{
+  if (accumulate)
+    for (gsize i = 0; i < n; i++)
+      dx[i] += y[i] > 0 ? dy[i] : 0.0f;
+  else
+    for (gsize i = 0; i < n; i++)
+      dx[i] = y[i] > 0 ? dy[i] : 0.0f;
+}
+
+/* The rows (or columns) of the input a window covers, clipped. */
+static inline void
+window_range (guint o, guint s, guint p, guint k, guint in, guint *lo, guint *hi)
+{
+  int a = (int) (o * s) - (int) p, b = a + (int) k;
+  *lo = (guint) MAX (a, 0);
+  *hi = (guint) MIN (b, (int) in);
+}
+
+/* The common 2×2 stride-2 unpadded case, which every pool of the
+ * reference net is, without the general loop's bookkeeping. */
+static void
+max_pool_2x2 (const float *x, guint planes, guint H, guint W, guint OH, guint OW, float *y,
+              guint32 *arg)
+{
+  for (guint p = 0; p < planes; p++)
+    {
+      const float *xp = x + (gsize) p * H * W;
+      for (guint oh = 0; oh < OH; oh++)
+        {
+          const float *r0 = xp + (gsize) 2 * oh * W, *r1 = r0 + W;
+          float *yo = y + ((gsize) p * OH + oh) * OW;
+          guint32 *ao = arg + ((gsize) p * OH + oh) * OW;
+          for (guint ow = 0; ow < OW; ow++)
+            {
+              guint32 i = 2 * oh * W + 2 * ow;
+              float m = r0[2 * ow];
+              guint32 a = i;
+              if (r0[2 * ow + 1] > m)
+                m = r0[2 * ow + 1], a = i + 1;
+              if (r1[2 * ow] > m)
+                m = r1[2 * ow], a = i + W;
+              if (r1[2 * ow + 1] > m)
+                m = r1[2 * ow + 1], a = i + W + 1;
+              yo[ow] = m;
+              ao[ow] = a;
+            }
+        }
+    }
+}
+
+void
+lk_nn_max_pool_forward (const float *x, guint planes, guint H, guint W, const LkNnWindow *win,
+                        guint OH, guint OW, float *y, guint32 *arg)
+{
+  if (win->kh == 2 && win->kw == 2 && win->sh == 2 && win->sw == 2 && win->ph == 0 &&
+      win->pw == 0 && 2 * OH <= H && 2 * OW <= W)
+    {
+      max_pool_2x2 (x, planes, H, W, OH, OW, y, arg);
+      return;
+    }
+  for (guint p = 0; p < planes; p++)
+    {
+      const float *xp = x + (gsize) p * H * W;
+      for (guint oh = 0; oh < OH; oh++)
+        {
+          guint h0, h1;
+          window_range (oh, win->sh, win->ph, win->kh, H, &h0, &h1);
+          for (guint ow = 0; ow < OW; ow++)
+            {
+              guint w0, w1;
+              float m = -INFINITY;
+              guint32 a;
+              window_range (ow, win->sw, win->pw, win->kw, W, &w0, &w1);
+              a = h0 * W + w0;
+              for (guint ih = h0; ih < h1; ih++)
+                for (guint iw = w0; iw < w1; iw++)
+                  if (xp[ih * W + iw] > m)
+                    m = xp[ih * W + iw], a = ih * W + iw;
+              y[((gsize) p * OH + oh) * OW + ow] = m;
+              arg[((gsize) p * OH + oh) * OW + ow] = a;
+            }
+        }
+    }
+}
+
+void
+lk_nn_max_pool_backward (const float *dy, const guint32 *arg, guint planes, guint HW, guint OHW,
+                         float *dx, gboolean accumulate)
+{
+  if (!accumulate)
+    memset (dx, 0, (gsize) planes * HW * sizeof *dx);
+  for (guint p = 0; p < planes; p++)
+    {
+      float *dxp = dx + (gsize) p * HW;
+      const float *dyp = dy + (gsize) p * OHW;
+      const guint32 *ap = arg + (gsize) p * OHW;
+      for (guint o = 0; o < OHW; o++)
+        dxp[ap[o]] += dyp[o];
+    }
+}
+
+void
+lk_nn_avg_pool_forward (const float *x, guint planes, guint H, guint W, const LkNnWindow *win,
+                        guint OH, guint OW, float *y)
+{
+  for (guint p = 0; p < planes; p++)
+    {
+      const float *xp = x + (gsize) p * H * W;
+      for (guint oh = 0; oh < OH; oh++)
+        {
+          guint h0, h1;
+          window_range (oh, win->sh, win->ph, win->kh, H, &h0, &h1);
+          for (guint ow = 0; ow < OW; ow++)
+            {
+              guint w0, w1;
+              float s = 0;
+              window_range (ow, win->sw, win->pw, win->kw, W, &w0, &w1);
+              for (guint ih = h0; ih < h1; ih++)
+                for (guint iw = w0; iw < w1; iw++)
+                  s += xp[ih * W + iw];
+              y[((gsize) p * OH + oh) * OW + ow] = s / (float) ((h1 - h0) * (w1 - w0));
+            }
+        }
+    }
+}
+
+void
+lk_nn_avg_pool_backward (const float *dy, guint planes, guint H, guint W, const LkNnWindow *win,
+                         guint OH, guint OW, float *dx, gboolean accumulate)
+{
+  if (!accumulate)
+    memset (dx, 0, (gsize) planes * H * W * sizeof *dx);
+  for (guint p = 0; p < planes; p++)
+    {
+      float *dxp = dx + (gsize) p * H * W;
+      for (guint oh = 0; oh < OH; oh++)
+        {
+          guint h0, h1;
+          window_range (oh, win->sh, win->ph, win->kh, H, &h0, &h1);
+          for (guint ow = 0; ow < OW; ow++)
+            {
+              guint w0, w1;
+              float g;
+              window_range (ow, win->sw, win->pw, win->kw, W, &w0, &w1);
+              g = dy[((gsize) p * OH + oh) * OW + ow] / (float) ((h1 - h0) * (w1 - w0));
+              for (guint ih = h0; ih < h1; ih++)
+                for (guint iw = w0; iw < w1; iw++)
+                  dxp[ih * W + iw] += g;
+            }
+        }
+    }
+}
+
+/* Channels c' of the window around c: [c − size/2, c + (size−1)/2]. */
+static inline void
+lrn_range (guint c, guint C, guint size, guint *lo, guint *hi)
+{
+  int a = (int) c - (int) (size / 2), b = (int) c + (int) ((size - 1) / 2) + 1;
+  *lo = (guint) MAX (a, 0);
+  *hi = (guint) MIN (b, (int) C);
+}
+
+void
+lk_nn_lrn_forward (const float *x, guint C, gsize P, guint size, float alpha, float beta,
+                   float k, float *y, float *scale)
+{
+  float a = alpha / (float) size;
+
+  for (guint c = 0; c < C; c++)
+    {
+      guint lo, hi;
+      float *s = scale + c * P;
+      lrn_range (c, C, size, &lo, &hi);
+      for (gsize p = 0; p < P; p++)
+        s[p] = 0;
+      for (guint q = lo; q < hi; q++)
+        {
+          const float *xq = x + q * P;
+          for (gsize p = 0; p < P; p++)
+            s[p] += xq[p] * xq[p];
+        }
+      for (gsize p = 0; p < P; p++)
+        {
+          s[p] = k + a * s[p];
+          y[c * P + p] = x[c * P + p] * powf (s[p], -beta);
+        }
+    }
+}
+
+/* dx_c = dy_c s_c^−β − (2αβ/size) x_c Σ_{c' : c ∈ window(c')} dy_c' y_c' / s_c'. */
+void
+lk_nn_lrn_backward (const float *x, const float *y, const float *scale, const float *dy, guint C,
+                    gsize P, guint size, float alpha, float beta, float *dx,
+                    gboolean accumulate)
+{
+  float f = 2.0f * alpha * beta / (float) size;
+
+  for (guint c = 0; c < C; c++)
+    {
+      /* c is in window(c') for c' ∈ [c − (size−1)/2, c + size/2]. */
+      int a = (int) c - (int) ((size - 1) / 2), b = (int) c + (int) (size / 2) + 1;
+      guint lo = (guint) MAX (a, 0), hi = (guint) MIN (b, (int) C);
+      float *d = dx + c * P;
+      for (gsize p = 0; p < P; p++)
+        {
+          float acc = 0, g;
+          for (guint q = lo; q < hi; q++)
+            acc += dy[q * P + p] * y[q * P + p] / scale[q * P + p];
+          g = dy[c * P + p] * powf (scale[c * P + p], -beta) - f * x[c * P + p] * acc;
+          d[p] = accumulate ? d[p] + g : g;
+        }
+    }
+}
+
+void
+lk_nn_l2norm_forward (const float *x, guint rows, guint dim, float *y, float *norm)
+{
+  for (guint r = 0; r < rows; r++)
+    {
+      const float *xr = x + (gsize) r * dim;
+      float *yr = y + (gsize) r * dim;
+      double s = 0;
+      float nr, inv;
+      for (guint i = 0; i < dim; i++)
+        s += (double) xr[i] * xr[i];
+      nr = fmaxf ((float) sqrt (s), 1e-12f);
+      inv = 1.0f / nr;
+      for (guint i = 0; i < dim; i++)
+        yr[i] = xr[i] * inv;
+      norm[r] = nr;
+    }
+}
+
+/* dx = (dy − y (y·dy)) / ‖x‖; below the 1e-12 floor y = x/1e-12 is linear. */
+void
+lk_nn_l2norm_backward (const float *y, const float *norm, const float *dy, guint rows, guint dim,
+                       float *dx, gboolean accumulate)
+{
+  for (guint r = 0; r < rows; r++)
+    {
+      const float *yr = y + (gsize) r * dim, *dyr = dy + (gsize) r * dim;
+      float *dxr = dx + (gsize) r * dim;
+      float dot = 0, inv = 1.0f / norm[r];
+      if (norm[r] > 1e-12f)
+        for (guint i = 0; i < dim; i++)
+          dot += yr[i] * dyr[i];
+      for (guint i = 0; i < dim; i++)
+        {
+          float g = (dyr[i] - yr[i] * dot) * inv;
+          dxr[i] = accumulate ? dxr[i] + g : g;
+        }
+    }
+}
+
+guint64
+lk_nn_dropout_key (guint64 seed, guint64 step, guint node)
+{
+  guint64 x = seed * G_GUINT64_CONSTANT (0xA24BAED4963EE407) ^
+              (step + 1) * G_GUINT64_CONSTANT (0x9FB21C651E98DF25) ^ ((guint64) node << 48);
+  x ^= x >> 33;
+  x *= G_GUINT64_CONSTANT (0xFF51AFD7ED558CCD);
+  x ^= x >> 33;
+  return x;
+}
+
+void
+lk_nn_dropout_mask (float *mask, gboolean spatial, guint C, guint n, guint HW, guint image0,
+                    float keep, guint64 key)
+{
+  float scale = 1.0f / keep;
+
+  if (spatial)
+    {
+      for (guint c = 0; c < C; c++)
+        for (guint i = 0; i < n; i++)
+          for (guint p = 0; p < HW; p++)
+            mask[((gsize) c * n + i) * HW + p] =
+              lk_nn_dropout_uniform (key, image0 + i, (guint64) c * HW + p) < keep ? scale : 0.0f;
+    }
+  else
+    {
+      for (guint i = 0; i < n; i++)
+        for (guint c = 0; c < C; c++)
+          mask[(gsize) i * C + c] =
+            lk_nn_dropout_uniform (key, image0 + i, c) < keep ? scale : 0.0f;
+    }
+}
+
+void
+lk_nn_flatten_forward (const float *x, guint C, guint n, guint HW, float *y)
+{
+  for (guint c = 0; c < C; c++)
+    for (guint i = 0; i < n; i++)
+      memcpy (y + (gsize) i * C * HW + (gsize) c * HW, x + ((gsize) c * n + i) * HW,
+              HW * sizeof *y);
+}
+
+void
+lk_nn_flatten_backward (const float *dy, guint C, guint n, guint HW, float *dx,
+                        gboolean accumulate)
+{
+  for (guint c = 0; c < C; c++)
+    for (guint i = 0; i < n; i++)
+      lk_nn_copy_or_add (dx + ((gsize) c * n + i) * HW, dy + (gsize) i * C * HW + (gsize) c * HW,
+                         HW, accumulate);
+}
+
+void
+lk_nn_copy_or_add (float *dst, const float *src, gsize n, gboolean accumulate)
+{
+  if (accumulate)
+    for (gsize i = 0; i < n; i++)
+      dst[i] += src[i];
+  else if (dst != src)
+    memcpy (dst, src, n * sizeof *dst);
+}
