@@ -45,6 +45,7 @@ typedef struct {
   SpecFn make;
   guint batch;
   LkNnMode mode;
+  gboolean fast_only;  /* a big net: only the fast-vs-reference comparison */
 } Case;
 
 /* ---- the reference's L and its gradient ---- */
@@ -111,7 +112,8 @@ assert_away_from_kinks (Problem *p)
                     else if (v > second)
                       second = v;
                   }
-              if (best - second < KINK_MARGIN)
+              /* Windows of ReLU zeros tie harmlessly: the mask zeroes them. */
+              if (best - second < KINK_MARGIN && best != 0)
                 g_error ("max-pool tie (%g vs %g): change the seed", best, second);
             }
     }
@@ -290,7 +292,11 @@ run_case (gconstpointer data)
 
   problem_init (&p, c, 11, rand, init);
   reference_gradients (&p);
-  assert_away_from_kinks (&p);
+  /* Both executors break ties alike (the first maximum in scan order), so
+     only the central differences need inputs away from kinks. */
+  if (!c->fast_only)
+    assert_away_from_kinks (&p);
+  if (!c->fast_only)
   {
     g_autofree double *grads = g_memdup2 (lk_nn_ref_get_grads (p.ref),
                                           lk_nn_spec_get_n_params (p.spec) * sizeof (double));
@@ -442,6 +448,36 @@ spec_l2norm_concat (void)
   return s;
 }
 
+/* The benchmark's multi-scale net at 32×32: the real shapes, chunking and
+   fusions together. */
+static LkNnSpec *
+spec_multiscale (void)
+{
+  LkNnSpec *s = lk_nn_spec_new ();
+  const guint filters[4] = { 8, 16, 24, 24 };
+  int img = lk_nn_spec_add_image (s, "image", 3, 32, 32), x = img, parts[3];
+
+  for (guint i = 0; i < 4; i++)
+    {
+      x = lk_nn_spec_add_conv (s, NULL, x, filters[i], 3, 1, 1);
+      x = lk_nn_spec_add_relu (s, NULL, x);
+      x = lk_nn_spec_add_max_pool (s, NULL, x, 2, 2, 0, FALSE);
+    }
+  parts[0] = lk_nn_spec_add_l2norm (s, NULL, lk_nn_spec_add_fc (s, NULL, x, 16));
+  for (guint b = 1; b < 3; b++)
+    {
+      x = lk_nn_spec_add_avg_pool (s, NULL, img, 4 * b, 4 * b, 0, FALSE);
+      x = lk_nn_spec_add_conv (s, NULL, x, 8, 5, 1, 2);
+      x = lk_nn_spec_add_relu (s, NULL, x);
+      x = lk_nn_spec_add_max_pool (s, NULL, x, 2, 2, 0, FALSE);
+      parts[b] = lk_nn_spec_add_l2norm (s, NULL, lk_nn_spec_add_fc (s, NULL, x, 8));
+    }
+  x = lk_nn_spec_add_concat (s, NULL, 3, parts);
+  x = lk_nn_spec_add_l2norm (s, NULL, lk_nn_spec_add_fc (s, NULL, x, 12));
+  lk_nn_spec_add_output (s, "embedding", x);
+  return s;
+}
+
 static const Case cases[] = {
   { "conv", spec_conv, 3, LK_NN_INFERENCE },
   { "conv-relu", spec_conv_relu, 4, LK_NN_INFERENCE },
@@ -453,6 +489,8 @@ static const Case cases[] = {
   { "dropout", spec_dropout, 4, LK_NN_TRAIN },
   { "dropout-inference", spec_dropout, 3, LK_NN_INFERENCE },
   { "l2norm-concat", spec_l2norm_concat, 3, LK_NN_INFERENCE },
+  { "multiscale", spec_multiscale, 7, LK_NN_INFERENCE, TRUE },
+  { "multiscale-big", spec_multiscale, 50, LK_NN_INFERENCE, TRUE },
 };
 
 /* ---- losses ---- */

@@ -17,6 +17,7 @@ typedef struct {
 static const Bench benches[] = {
   { "scan", lk_cli_bench_scan, N_("Scanning, decoding and reopening collections") },
   { "sampler", lk_cli_bench_sampler, N_("Features, relevance and triplet sampling") },
+  { "nn", lk_cli_bench_nn, N_("Neural-network engine: training and inference throughput") },
   { NULL, NULL, NULL }
 };
 

@@ -62,7 +62,50 @@ struct _LkNnNet
   guint64 rng_seed, rng_counter, step_key_counter;
 
   Pool *pool;
+  gboolean profiling;
+  LkNnProfile profile;
 };
+
+/* ---- profiling (thread 0 only, so no locking) ---- */
+
+static inline double
+now_s (void)
+{
+  return g_get_monotonic_time () / 1e6;
+}
+
+typedef struct {
+  LkNnNet *net;
+  guint node;
+  gboolean on;
+} Prof;
+
+static inline void
+gemm (const Prof *prof, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, guint M, guint N, guint K,
+      const float *A, gsize lda, const float *B, gsize ldb, float beta, float *C, gsize ldc)
+{
+  double t0 = prof->on ? now_s () : 0;
+  cblas_sgemm (CblasRowMajor, ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+  if (prof->on)
+    {
+      prof->net->profile.gemm_s[prof->node] += now_s () - t0;
+      prof->net->profile.gemm_flops[prof->node] += 2ull * M * N * K;
+    }
+}
+
+void
+lk_nn_net_set_profiling (LkNnNet *net, gboolean enabled)
+{
+  if (enabled && !net->profiling)
+    memset (&net->profile, 0, sizeof net->profile);
+  net->profiling = enabled;
+}
+
+void
+lk_nn_net_get_profile (LkNnNet *net, LkNnProfile *profile)
+{
+  *profile = net->profile;
+}
 
 /* ---- memory ---- */
 
@@ -561,7 +604,7 @@ window_of (const LkNnNode *n)
 }
 
 static void
-conv_forward (LkNnNet *net, const LkNnNode *n, const Node *r, const Slice *s)
+conv_forward (LkNnNet *net, const LkNnNode *n, const Node *r, const Slice *s, const Prof *prof)
 {
   const LkNnNode *in = lk_nn_spec_get_node (net->spec, n->inputs[0]);
   const Node *ri = &net->nodes[n->inputs[0]];
@@ -581,14 +624,14 @@ conv_forward (LkNnNet *net, const LkNnNode *n, const Node *r, const Slice *s)
         col = x + (gsize) i0 * OHW, ldb = ld;
       else
         lk_nn_im2col (x, in->c, s->n, in->h, in->w, i0, g, &win, n->h, n->w, s->col);
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n->c, g * OHW, K, 1.0f, w, K, col,
-                   ldb, 0.0f, y + (gsize) i0 * OHW, ld);
+      gemm (prof, CblasNoTrans, CblasNoTrans, n->c, g * OHW, K, w, K, col, ldb, 0.0f,
+            y + (gsize) i0 * OHW, ld);
       lk_nn_bias_act (y + (gsize) i0 * OHW, n->c, g * OHW, ld, b, r->fused_relu);
     }
 }
 
 static void
-fc_forward (LkNnNet *net, const LkNnNode *n, const Node *r, const Slice *s)
+fc_forward (LkNnNet *net, const LkNnNode *n, const Node *r, const Slice *s, const Prof *prof)
 {
   const Node *ri = &net->nodes[n->inputs[0]];
   const float *x = at (ri->out, ri, s), *w = tensor (net, net->params, r->weight);
@@ -596,7 +639,7 @@ fc_forward (LkNnNet *net, const LkNnNode *n, const Node *r, const Slice *s)
   float *y = at (r->out, r, s);
   guint nin = (guint) ri->size, O = n->c;
 
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, s->n, O, nin, 1.0f, x, nin, w, nin, 0.0f, y, O);
+  gemm (prof, CblasNoTrans, CblasTrans, s->n, O, nin, x, nin, w, nin, 0.0f, y, O);
   for (guint i = 0; i < s->n; i++)
     {
       float *row = y + (gsize) i * O;
@@ -692,6 +735,9 @@ forward_thread (LkNnNet *net, guint t)
       float *y = at (r->out, r, &s);
       const float *x = ri != NULL ? at (ri->out, ri, &s) : NULL;
 
+      Prof prof = { net, i, net->profiling && t == 0 };
+      double t0 = prof.on ? now_s () : 0;
+
       if (!net->needed[i] || r->alias)
         continue;
       switch (n->op)
@@ -701,10 +747,10 @@ forward_thread (LkNnNet *net, guint t)
           input_forward (net, i, n, r, &s);
           break;
         case LK_NN_OP_CONV:
-          conv_forward (net, n, r, &s);
+          conv_forward (net, n, r, &s, &prof);
           break;
         case LK_NN_OP_FC:
-          fc_forward (net, n, r, &s);
+          fc_forward (net, n, r, &s, &prof);
           break;
         case LK_NN_OP_RELU:
           lk_nn_relu_forward (x, r->size * s.n, y);
@@ -747,6 +793,8 @@ forward_thread (LkNnNet *net, guint t)
         default:
           g_assert_not_reached ();
         }
+      if (prof.on)
+        net->profile.forward_s[i] += now_s () - t0;
     }
 }
 
@@ -775,7 +823,8 @@ lk_nn_net_forward (LkNnNet *net, const float *const *inputs, guint batch, LkNnMo
 /* ---- backward ---- */
 
 static void
-conv_backward (LkNnNet *net, const LkNnNode *n, const Node *r, const Slice *s, gboolean *written)
+conv_backward (LkNnNet *net, const LkNnNode *n, const Node *r, const Slice *s, gboolean *written,
+               const Prof *prof)
 {
   const LkNnNode *in = lk_nn_spec_get_node (net->spec, n->inputs[0]);
   const Node *ri = &net->nodes[n->inputs[0]];
@@ -803,18 +852,18 @@ conv_backward (LkNnNet *net, const LkNnNode *n, const Node *r, const Slice *s, g
       else
         lk_nn_im2col (x, in->c, s->n, in->h, in->w, i0, g, &win, n->h, n->w, s->col);
       /* dW (O, K) += dY (O, g·OHW) × colᵀ. */
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, n->c, K, g * OHW, 1.0f,
-                   dy + (gsize) i0 * OHW, ld, col, ldb, 1.0f, dw, K);
+      gemm (prof, CblasNoTrans, CblasTrans, n->c, K, g * OHW, dy + (gsize) i0 * OHW, ld, col, ldb,
+            1.0f, dw, K);
       if (!want_dx)
         continue;
       /* dcol (K, g·OHW) = Wᵀ × dY. */
       if (r->one_by_one)
-        cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, K, g * OHW, n->c, 1.0f, w, K,
-                     dy + (gsize) i0 * OHW, ld, first ? 0.0f : 1.0f, dx + (gsize) i0 * OHW, ld);
+        gemm (prof, CblasTrans, CblasNoTrans, K, g * OHW, n->c, w, K, dy + (gsize) i0 * OHW, ld,
+              first ? 0.0f : 1.0f, dx + (gsize) i0 * OHW, ld);
       else
         {
-          cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, K, g * OHW, n->c, 1.0f, w, K,
-                       dy + (gsize) i0 * OHW, ld, 0.0f, s->dcol, g * OHW);
+          gemm (prof, CblasTrans, CblasNoTrans, K, g * OHW, n->c, w, K, dy + (gsize) i0 * OHW, ld,
+                0.0f, s->dcol, g * OHW);
           lk_nn_col2im (s->dcol, in->c, s->n, in->h, in->w, i0, g, &win, n->h, n->w, dx);
         }
     }
@@ -823,7 +872,8 @@ conv_backward (LkNnNet *net, const LkNnNode *n, const Node *r, const Slice *s, g
 }
 
 static void
-fc_backward (LkNnNet *net, const LkNnNode *n, const Node *r, const Slice *s, gboolean *written)
+fc_backward (LkNnNet *net, const LkNnNode *n, const Node *r, const Slice *s, gboolean *written,
+             const Prof *prof)
 {
   const Node *ri = &net->nodes[n->inputs[0]];
   const float *x = at (ri->out, ri, s), *w = tensor (net, net->params, r->weight);
@@ -837,18 +887,17 @@ fc_backward (LkNnNet *net, const LkNnNode *n, const Node *r, const Slice *s, gbo
   for (guint i = 0; i < s->n; i++)
     for (guint o = 0; o < O; o++)
       db[o] += dy[(gsize) i * O + o];
-  cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, O, nin, s->n, 1.0f, dy, O, x, nin, 1.0f, dw,
-               nin);
+  gemm (prof, CblasTrans, CblasNoTrans, O, nin, s->n, dy, O, x, nin, 1.0f, dw, nin);
   if (ri->wants_grad)
     {
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, s->n, nin, O, 1.0f, dy, O, w, nin,
-                   written[n->inputs[0]] ? 1.0f : 0.0f, at (ri->grad, ri, s), nin);
+      gemm (prof, CblasNoTrans, CblasNoTrans, s->n, nin, O, dy, O, w, nin,
+            written[n->inputs[0]] ? 1.0f : 0.0f, at (ri->grad, ri, s), nin);
       written[n->inputs[0]] = TRUE;
     }
 }
 
 static void
-backward_node (LkNnNet *net, guint i, const Slice *s, gboolean *written)
+backward_node (LkNnNet *net, guint i, const Slice *s, gboolean *written, const Prof *prof)
 {
   const LkNnNode *n = lk_nn_spec_get_node (net->spec, i);
   const Node *r = &net->nodes[i];
@@ -861,12 +910,12 @@ backward_node (LkNnNet *net, guint i, const Slice *s, gboolean *written)
 
   if (n->op == LK_NN_OP_CONV)
     {
-      conv_backward (net, n, r, s, written);
+      conv_backward (net, n, r, s, written, prof);
       return;
     }
   if (n->op == LK_NN_OP_FC)
     {
-      fc_backward (net, n, r, s, written);
+      fc_backward (net, n, r, s, written, prof);
       return;
     }
   if (n->op == LK_NN_OP_CONCAT)
@@ -935,6 +984,7 @@ backward_thread (LkNnNet *net, guint t)
 {
   gboolean written[LK_NN_MAX_NODES] = { FALSE };
   const LkNnSpec *spec = net->spec;
+  double t0;
   Slice s;
 
   slice_of (net, t, &s);
@@ -955,9 +1005,16 @@ backward_thread (LkNnNet *net, guint t)
         }
       for (guint i = lk_nn_spec_get_n_nodes (spec); i-- > 0;)
         if (net->needed[i] && net->nodes[i].wants_grad && written[i])
-          backward_node (net, i, &s, written);
+          {
+            Prof prof = { net, i, net->profiling && t == 0 };
+            double start = prof.on ? now_s () : 0;
+            backward_node (net, i, &s, written, &prof);
+            if (prof.on)
+              net->profile.backward_s[i] += now_s () - start;
+          }
     }
   /* Sum the threads' parameter gradients, each thread a range. */
+  t0 = net->profiling && t == 0 ? now_s () : 0;
   pool_barrier (net->pool);
   if (net->n_threads > 1)
     {
@@ -969,6 +1026,8 @@ backward_thread (LkNnNet *net, guint t)
             net->grads[j] += src[j];
         }
     }
+  if (net->profiling && t == 0)
+    net->profile.reduce_s += now_s () - t0;
 }
 
 void
@@ -979,4 +1038,32 @@ lk_nn_net_backward (LkNnNet *net)
   g_return_if_fail (net->forward_done);
   openblas_set_num_threads (1);
   pool_run (net->pool, net, backward_thread);
+}
+
+void
+lk_nn_net_read_node (LkNnNet *net, guint node, float *out)
+{
+  const LkNnNode *n;
+  const Node *r;
+
+  g_return_if_fail (node < lk_nn_spec_get_n_nodes (net->spec) && out != NULL);
+  g_return_if_fail (net->forward_done && net->needed[node]);
+  n = lk_nn_spec_get_node (net->spec, node);
+  r = &net->nodes[node];
+  for (guint t = 0; t < net->n_threads; t++)
+    {
+      Slice s;
+      const float *x;
+      slice_of (net, t, &s);
+      x = at (r->out, r, &s);
+      if (!n->spatial)
+        {
+          memcpy (out + r->size * s.b0, x, r->size * s.n * sizeof *out);
+          continue;
+        }
+      for (guint c = 0; c < n->c; c++)
+        for (guint i = 0; i < s.n; i++)
+          memcpy (out + (s.b0 + i) * r->size + (gsize) c * n->h * n->w,
+                  x + ((gsize) c * s.n + i) * n->h * n->w, (gsize) n->h * n->w * sizeof *out);
+    }
 }

@@ -101,7 +101,29 @@ float       *lk_nn_net_get_output_grad (LkNnNet *net, guint output);
 void lk_nn_net_backward  (LkNnNet *net);
 void lk_nn_net_zero_grad (LkNnNet *net);
 
+/* Copies node @node's result of the last forward, (batch, C, H, W), to
+ * @out — for inspection and cross-checks, not for the hot path. A conv or
+ * fc whose ReLU was fused holds the ReLU'd values. */
+void lk_nn_net_read_node (LkNnNet *net, guint node, float *out);
+
 /* The image count of the last forward. */
 guint lk_nn_net_get_batch (LkNnNet *net);
+
+/* Where the time goes, measured on thread 0 (which does 1/n_threads of
+ * every layer) while profiling is on: wall seconds per node in forward and
+ * backward, and the part of them spent inside cblas_sgemm with the
+ * multiply-adds × 2 it did, so a caller can set the engine's rate beside
+ * sgemm's own on the same shapes. */
+typedef struct {
+  double  forward_s[LK_NN_MAX_NODES];
+  double  backward_s[LK_NN_MAX_NODES];
+  double  gemm_s[LK_NN_MAX_NODES];
+  guint64 gemm_flops[LK_NN_MAX_NODES];
+  double  reduce_s;        /* summing the threads' gradients, and waiting */
+} LkNnProfile;
+
+void lk_nn_net_set_profiling (LkNnNet *net, gboolean enabled);
+/* The sums since profiling was last switched on. */
+void lk_nn_net_get_profile   (LkNnNet *net, LkNnProfile *profile);
 
 G_END_DECLS
