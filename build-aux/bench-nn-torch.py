@@ -30,21 +30,15 @@ def relu_pool(name, pre):
     if name not in DECISIONS:
         return F.max_pool2d(F.relu(pre), 2, 2)
     mask, idx = DECISIONS[name]
-    r = pre * mask.to(pre.dtype)
-    n, c, h, w = r.shape
-    return r.flatten(2).gather(2, idx.flatten(2)).view(n, c, h // 2, w // 2)
+    n, c = pre.shape[:2]
+    picked = pre.flatten(2).gather(2, idx.flatten(2)).view(idx.shape)
+    return picked * mask.to(pre.dtype)
 
 
-def engine_decisions(act):
-    """ReLU mask and first-maximum 2x2 pool index per window, from the
-    engine's ReLU'd conv output (N, C, H, W)."""
-    n, c, h, w = act.shape
-    win = act.reshape(n, c, h // 2, 2, w // 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h // 2, w // 2, 4)
-    k = win.argmax(-1)  # the first maximum, as the engine takes it
-    oh = np.arange(h // 2)[:, None]
-    ow = np.arange(w // 2)[None, :]
-    idx = (2 * oh + k // 2) * w + 2 * ow + k % 2
-    return torch.from_numpy(act > 0), torch.from_numpy(idx.astype(np.int64))
+def engine_decisions(pooled, argmax):
+    """The ReLU mask at each window's maximum and the maximum's index in
+    its plane, from the engine's pooled output and choices (N, C, OH, OW)."""
+    return torch.from_numpy(pooled > 0), torch.from_numpy(argmax.astype(np.int64))
 
 
 class Shallow(nn.Module):
@@ -155,7 +149,7 @@ def check(prefix):
             w = line.split()
             if w[0] == "tensor":
                 tensors.append((w[1], int(w[2]), int(w[3]), tuple(int(d) for d in w[4:])))
-            elif w[0] == "activation":
+            elif w[0] == "pool":
                 acts.append((w[1], tuple(int(d) for d in w[2:])))
             else:
                 meta[w[0]] = float(w[1])
@@ -170,16 +164,18 @@ def check(prefix):
     engine_acts = {}
     for name, shape in acts:
         size = batch * int(np.prod(shape))
-        engine_acts[name] = data[off:off + size].reshape((batch,) + shape)
-        off += size
+        pooled = data[off:off + size].reshape((batch,) + shape)
+        argmax = data[off + size:off + 2 * size].reshape((batch,) + shape)
+        engine_acts[name] = (pooled, argmax)
+        off += 2 * size
 
     worst = {}
     runs = [(torch.float32, False), (torch.float64, False), (torch.float64, True)]
     for dtype, fixed in runs:
         DECISIONS.clear()
         if fixed:
-            for name, act in engine_acts.items():
-                DECISIONS[name] = engine_decisions(act)
+            for name, (pooled, argmax) in engine_acts.items():
+                DECISIONS[name] = engine_decisions(pooled, argmax)
         model = Reference(side).to(dtype)
         named = model.engine_names()
         with torch.no_grad():

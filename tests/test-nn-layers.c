@@ -363,6 +363,7 @@ spec_relu_unfused (void)
   int r = lk_nn_spec_add_relu (s, "r1", c);     /* c has two consumers: not fused */
   int both[2] = { r, c };
   x = lk_nn_spec_add_concat (s, "cat", 2, both);
+  x = lk_nn_spec_add_max_pool (s, "p1", x, 3, 2, 1, TRUE);  /* general, unfused */
   return finish (s, x);
 }
 
@@ -374,8 +375,9 @@ spec_max_pool (void)
   x = lk_nn_spec_add_conv (s, "c1", x, 3, 3, 1, 1);
   x = lk_nn_spec_add_max_pool (s, "p1", x, 2, 2, 0, FALSE); /* the 2×2 fast path, 9 → 4 */
   x = lk_nn_spec_add_conv (s, "c2", x, 3, 1, 1, 0);
-  /* Overlapping, padded, ceil. Last: neighbouring outputs can share their
-     maximum, which a later max over them would see as an exact tie. */
+  x = lk_nn_spec_add_relu (s, "r2", x);
+  /* Overlapping, padded, ceil, fused into c2. Last: neighbouring outputs
+     can share their maximum, which a later max would see as a tie. */
   x = lk_nn_spec_add_max_pool (s, "p2", x, 3, 2, 1, TRUE);
   return finish (s, x);
 }

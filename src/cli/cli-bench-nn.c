@@ -293,21 +293,31 @@ export_check (const char *prefix, guint side, GError **error)
   g_byte_array_append (bin, (const guint8 *) images, n_img * 4);
   g_byte_array_append (bin, (const guint8 *) lk_nn_net_get_grads (net), np * 4);
   g_byte_array_append (bin, (const guint8 *) lk_nn_net_get_output (net, 0), batch * 128 * 4);
-  /* Each conv's ReLU'd output, so the check can take the engine's ReLU
-     masks and max-pool choices: at ~10⁶ pooling windows a few maxima are
-     within float32 rounding of their runner-up, and which one wins moves
-     that window's gradient to another pixel in either implementation. */
+  /* Each max-pool's output and choices, so the check can take the
+     engine's ReLU masks and max-pool choices: at ~10⁶ pooling windows a
+     few maxima are within float32 rounding of their runner-up, and which
+     one wins moves that window's gradient to another pixel in either
+     implementation. */
   for (guint i = 0; i < lk_nn_spec_get_n_nodes (spec); i++)
     {
       const LkNnNode *n = lk_nn_spec_get_node (spec, i);
       gsize len = (gsize) n->c * n->h * n->w * batch;
-      g_autofree float *out = NULL;
-      if (n->op != LK_NN_OP_CONV)
+      g_autofree float *out = NULL, *argf = NULL;
+      g_autofree guint32 *arg = NULL;
+      const LkNnNode *conv;
+      if (n->op != LK_NN_OP_MAX_POOL)
         continue;
+      conv = lk_nn_spec_get_node (spec, lk_nn_spec_get_node (spec, n->inputs[0])->inputs[0]);
       out = g_new (float, len);
+      arg = g_new (guint32, len);
+      argf = g_new (float, len);
       lk_nn_net_read_node (net, i, out);
-      g_string_append_printf (txt, "activation %s %u %u %u\n", n->name, n->c, n->h, n->w);
+      lk_nn_net_read_argmax (net, i, arg);
+      for (gsize j = 0; j < len; j++)
+        argf[j] = (float) arg[j];
+      g_string_append_printf (txt, "pool %s %u %u %u\n", conv->name, n->c, n->h, n->w);
       g_byte_array_append (bin, (const guint8 *) out, len * 4);
+      g_byte_array_append (bin, (const guint8 *) argf, len * 4);
     }
   return g_file_set_contents (txt_path, txt->str, txt->len, error) &&
          g_file_set_contents (bin_path, (const char *) bin->data, bin->len, error);

@@ -238,6 +238,80 @@ lk_nn_max_pool_backward (const float *dy, const guint32 *arg, guint planes, guin
 }
 
 void
+lk_nn_max_pool8_forward (const float *x, guint planes, guint H, guint W, const LkNnWindow *win,
+                         guint OH, guint OW, float *y, guint8 *arg)
+{
+  if (win->kh == 2 && win->kw == 2 && win->sh == 2 && win->sw == 2 && win->ph == 0 &&
+      win->pw == 0 && 2 * OH <= H && 2 * OW <= W)
+    {
+      for (guint p = 0; p < planes; p++)
+        for (guint oh = 0; oh < OH; oh++)
+          {
+            const float *r0 = x + ((gsize) p * H + 2 * oh) * W, *r1 = r0 + W;
+            float *yo = y + ((gsize) p * OH + oh) * OW;
+            guint8 *ao = arg + ((gsize) p * OH + oh) * OW;
+            for (guint ow = 0; ow < OW; ow++)
+              {
+                float a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
+                float m = a;
+                guint8 k = 0;
+                if (b > m)
+                  m = b, k = 1;
+                if (c > m)
+                  m = c, k = 2;
+                if (d > m)
+                  m = d, k = 3;
+                yo[ow] = m;
+                ao[ow] = k;
+              }
+          }
+      return;
+    }
+  for (guint p = 0; p < planes; p++)
+    {
+      const float *xp = x + (gsize) p * H * W;
+      for (guint oh = 0; oh < OH; oh++)
+        for (guint ow = 0; ow < OW; ow++)
+          {
+            int ih0 = (int) (oh * win->sh) - (int) win->ph, iw0 = (int) (ow * win->sw) - (int) win->pw;
+            float m = -INFINITY;
+            guint8 k = 0;
+            for (guint ki = 0; ki < win->kh; ki++)
+              for (guint kj = 0; kj < win->kw; kj++)
+                {
+                  int ih = ih0 + (int) ki, iw = iw0 + (int) kj;
+                  if (ih < 0 || iw < 0 || ih >= (int) H || iw >= (int) W)
+                    continue;
+                  if (xp[ih * W + iw] > m)
+                    m = xp[ih * W + iw], k = (guint8) (ki * win->kw + kj);
+                }
+            y[((gsize) p * OH + oh) * OW + ow] = m;
+            arg[((gsize) p * OH + oh) * OW + ow] = k;
+          }
+    }
+}
+
+void
+lk_nn_max_pool8_backward (const float *dy, const float *y, const guint8 *arg, guint planes,
+                          guint H, guint W, const LkNnWindow *win, guint OH, guint OW, float *dx)
+{
+  for (guint p = 0; p < planes; p++)
+    {
+      float *dxp = dx + (gsize) p * H * W;
+      for (guint oh = 0; oh < OH; oh++)
+        for (guint ow = 0; ow < OW; ow++)
+          {
+            gsize o = ((gsize) p * OH + oh) * OW + ow;
+            guint k = arg[o];
+            int ih = (int) (oh * win->sh + k / win->kw) - (int) win->ph;
+            int iw = (int) (ow * win->sw + k % win->kw) - (int) win->pw;
+            if (y[o] > 0)
+              dxp[ih * W + iw] += dy[o];
+          }
+    }
+}
+
+void
 lk_nn_avg_pool_forward (const float *x, guint planes, guint H, guint W, const LkNnWindow *win,
                         guint OH, guint OW, float *y)
 {

@@ -38,6 +38,16 @@ void lk_nn_relu_forward  (const float *x, gsize n, float *y);
 void lk_nn_relu_backward (const float *y, const float *dy, gsize n, float *dx,
                           gboolean accumulate);
 
+/* Max pooling fused after a conv's bias + ReLU: @arg keeps each output's
+ * offset inside its window (ki·kw + kj, windows of ≤ 256 elements). The
+ * backward pass *adds* dy to the maximum of each window whose output is
+ * positive (the ReLU mask, read off the pooled value) into a zeroed dx. */
+void lk_nn_max_pool8_forward  (const float *x, guint planes, guint H, guint W,
+                               const LkNnWindow *win, guint OH, guint OW, float *y, guint8 *arg);
+void lk_nn_max_pool8_backward (const float *dy, const float *y, const guint8 *arg, guint planes,
+                               guint H, guint W, const LkNnWindow *win, guint OH, guint OW,
+                               float *dx);
+
 /* Over @planes independent H×W planes. Max pooling keeps in @arg the
  * index in its plane of each output's maximum (the first on ties); windows
  * are clipped to the input. */

@@ -30,6 +30,8 @@ typedef struct {
   gboolean alias;        /* ReLU folded into its input: shares its buffers */
   gboolean wants_grad;   /* some parameter lies at or before this node */
   gboolean one_by_one;   /* conv 1×1, stride 1, no padding: no im2col */
+  int      pool;         /* conv: the max-pool node fused after its ReLU, or -1 */
+  gboolean absorbed;     /* max-pool computed by its conv */
   int      weight, bias; /* tensor indices, or -1 */
 } Node;
 
@@ -48,7 +50,7 @@ struct _LkNnNet
 
   Node nodes[LK_NN_MAX_NODES];
   float *act_block, *grad_block, *aux_block, *ws_block;
-  gsize act_floats, grad_floats, aux_floats, ws_floats_per_thread;
+  gsize act_floats, grad_floats, aux_floats, ws_floats_per_thread, ws_col, ws_cout;
   float *output_grads[LK_NN_MAX_OUTPUTS];
 
   /* Last forward. */
@@ -295,20 +297,19 @@ count_consumers (const LkNnSpec *spec, guint node)
 
 /* Decides fusions and sizes, then carves the blocks. */
 static void
-plan (LkNnNet *net)
+plan_fusions (LkNnNet *net)
 {
   const LkNnSpec *spec = net->spec;
-  guint n_nodes = lk_nn_spec_get_n_nodes (spec);
-  guint per_thread = (net->max_batch + net->n_threads - 1) / net->n_threads;
-  gboolean backward = !(net->flags & LK_NN_NET_NO_BACKWARD);
-  gsize ws = 0, act = 0, grad = 0, aux = 0;
 
-  for (guint i = 0; i < n_nodes; i++)
+  for (guint i = 0; i < lk_nn_spec_get_n_nodes (spec); i++)
     {
       const LkNnNode *n = lk_nn_spec_get_node (spec, i);
       Node *r = &net->nodes[i];
+      const LkNnNode *in = n->n_inputs > 0 ? lk_nn_spec_get_node (spec, n->inputs[0]) : NULL;
+
       r->size = (gsize) n->c * n->h * n->w;
       r->weight = r->bias = -1;
+      r->pool = -1;
       if (n->op == LK_NN_OP_CONV || n->op == LK_NN_OP_FC)
         {
           g_autofree char *w = g_strdup_printf ("%s.weight", n->name);
@@ -322,16 +323,40 @@ plan (LkNnNet *net)
         r->wants_grad |= net->nodes[n->inputs[k]].wants_grad;
       /* A ReLU that is its input's only consumer runs in that input's
          bias pass and shares its buffers. */
-      if (n->op == LK_NN_OP_RELU)
+      if (n->op == LK_NN_OP_RELU && (in->op == LK_NN_OP_CONV || in->op == LK_NN_OP_FC) &&
+          count_consumers (spec, n->inputs[0]) == 1)
         {
-          const LkNnNode *in = lk_nn_spec_get_node (spec, n->inputs[0]);
-          if ((in->op == LK_NN_OP_CONV || in->op == LK_NN_OP_FC) &&
-              count_consumers (spec, n->inputs[0]) == 1)
-            {
-              net->nodes[n->inputs[0]].fused_relu = TRUE;
-              r->alias = TRUE;
-            }
+          net->nodes[n->inputs[0]].fused_relu = TRUE;
+          r->alias = TRUE;
         }
+      /* conv → ReLU → max-pool, each the previous one's only consumer:
+         the conv pools each chunk while it is in cache, and its
+         full-resolution output never exists. */
+      if (n->op == LK_NN_OP_MAX_POOL && in->op == LK_NN_OP_RELU &&
+          net->nodes[n->inputs[0]].alias && count_consumers (spec, n->inputs[0]) == 1 &&
+          n->kernel_h * n->kernel_w <= 256 &&
+          lk_nn_spec_get_node (spec, in->inputs[0])->op == LK_NN_OP_CONV)
+        {
+          net->nodes[in->inputs[0]].pool = (int) i;
+          r->absorbed = TRUE;
+        }
+    }
+}
+
+static void
+plan (LkNnNet *net)
+{
+  const LkNnSpec *spec = net->spec;
+  guint n_nodes = lk_nn_spec_get_n_nodes (spec);
+  guint per_thread = (net->max_batch + net->n_threads - 1) / net->n_threads;
+  gboolean backward = !(net->flags & LK_NN_NET_NO_BACKWARD);
+  gsize col = 0, cout = 0, act = 0, grad = 0, aux = 0;
+
+  plan_fusions (net);
+  for (guint i = 0; i < n_nodes; i++)
+    {
+      const LkNnNode *n = lk_nn_spec_get_node (spec, i);
+      Node *r = &net->nodes[i];
       if (n->op == LK_NN_OP_CONV)
         {
           const LkNnNode *in = lk_nn_spec_get_node (spec, n->inputs[0]);
@@ -340,56 +365,65 @@ plan (LkNnNet *net)
                           n->stride_w == 1 && n->pad_h == 0 && n->pad_w == 0;
           r->chunk = (guint) CLAMP (CHUNK_FLOATS / per_image, 1, per_thread);
           if (!r->one_by_one)
-            ws = MAX (ws, r->chunk * per_image);
+            col = MAX (col, r->chunk * per_image);
+          if (r->pool >= 0)
+            cout = MAX (cout, r->chunk * r->size);
         }
-      if (!r->alias)
+    }
+
+  /* Sizes, then the same walk again to carve. */
+  for (guint pass = 0; pass < 2; pass++)
+    {
+      act = grad = aux = 0;
+      for (guint i = 0; i < n_nodes; i++)
         {
+          const LkNnNode *n = lk_nn_spec_get_node (spec, i);
+          Node *r = &net->nodes[i];
+          gsize aux_len = r->absorbed ? (r->size * net->max_batch + 3) / 4
+                                      : aux_floats (n, r->size) * net->max_batch;
+          if (r->alias)
+            {
+              Node *in = &net->nodes[n->inputs[0]];
+              r->out = in->out, r->grad = in->grad;
+              continue;
+            }
+          if (r->pool >= 0)   /* no full-resolution buffers */
+            continue;
+          if (pass == 1)
+            r->out = net->act_block + act;
           act += r->size * net->max_batch;
           if (backward && r->wants_grad)
-            grad += r->size * net->max_batch;
-          aux += aux_floats (n, r->size) * net->max_batch;
+            {
+              if (pass == 1)
+                r->grad = net->grad_block + grad;
+              grad += r->size * net->max_batch;
+            }
+          if (aux_len > 0)
+            {
+              if (pass == 1)
+                r->aux = net->aux_block + aux;
+              aux += aux_len;
+            }
+        }
+      for (guint o = 0; o < lk_nn_spec_get_n_outputs (spec); o++)
+        {
+          if (pass == 1 && backward)
+            net->output_grads[o] = net->grad_block + grad;
+          grad += (gsize) lk_nn_spec_get_output_dim (spec, o) * net->max_batch;
+        }
+      if (pass == 0)
+        {
+          net->act_floats = act, net->grad_floats = grad, net->aux_floats = aux;
+          /* Per thread: col | dcol | conv chunk | its gradient. */
+          net->ws_col = col;
+          net->ws_cout = cout;
+          net->ws_floats_per_thread = (backward ? 2 : 1) * (col + cout);
+          net->act_block = big_alloc (act);
+          net->grad_block = backward ? big_alloc (grad) : NULL;
+          net->aux_block = big_alloc (aux);
+          net->ws_block = big_alloc (net->ws_floats_per_thread * net->n_threads);
         }
     }
-  for (guint o = 0; o < lk_nn_spec_get_n_outputs (spec); o++)
-    grad += (gsize) lk_nn_spec_get_output_dim (spec, o) * net->max_batch;
-
-  net->act_floats = act, net->grad_floats = grad, net->aux_floats = aux;
-  net->ws_floats_per_thread = (backward ? 2 : 1) * ws;
-  net->act_block = big_alloc (act);
-  net->grad_block = backward ? big_alloc (grad) : NULL;
-  net->aux_block = big_alloc (aux);
-  net->ws_block = big_alloc (net->ws_floats_per_thread * net->n_threads);
-
-  act = grad = aux = 0;
-  for (guint i = 0; i < n_nodes; i++)
-    {
-      const LkNnNode *n = lk_nn_spec_get_node (spec, i);
-      Node *r = &net->nodes[i];
-      if (r->alias)
-        {
-          Node *in = &net->nodes[n->inputs[0]];
-          r->out = in->out, r->grad = in->grad;
-          continue;
-        }
-      r->out = net->act_block + act;
-      act += r->size * net->max_batch;
-      if (backward && r->wants_grad)
-        {
-          r->grad = net->grad_block + grad;
-          grad += r->size * net->max_batch;
-        }
-      if (aux_floats (n, r->size) > 0)
-        {
-          r->aux = net->aux_block + aux;
-          aux += aux_floats (n, r->size) * net->max_batch;
-        }
-    }
-  if (backward)
-    for (guint o = 0; o < lk_nn_spec_get_n_outputs (spec); o++)
-      {
-        net->output_grads[o] = net->grad_block + grad;
-        grad += (gsize) lk_nn_spec_get_output_dim (spec, o) * net->max_batch;
-      }
 }
 
 LkNnNet *
@@ -567,7 +601,8 @@ lk_nn_net_zero_grad (LkNnNet *net)
 
 typedef struct {
   guint b0, n;        /* first image of this thread, and how many */
-  float *col, *dcol;  /* workspace */
+  float *col, *dcol;  /* workspace: patches and their gradient */
+  float *cout, *dcout;/* workspace: a fused conv's chunk of output and its gradient */
   float *dparams;     /* this thread's parameter gradients */
 } Slice;
 
@@ -579,7 +614,9 @@ slice_of (LkNnNet *net, guint t, Slice *s)
   s->b0 = b0;
   s->n = b1 - b0;
   s->col = net->ws_block + net->ws_floats_per_thread * t;
-  s->dcol = s->col + net->ws_floats_per_thread / 2;
+  s->cout = s->col + net->ws_col;
+  s->dcol = s->cout + net->ws_cout;
+  s->dcout = s->dcol + net->ws_col;
   s->dparams = net->grads == NULL ? NULL : t == 0 ? net->grads
              : net->thread_grads + net->n_params * (t - 1);
 }
@@ -603,6 +640,27 @@ window_of (const LkNnNode *n)
   return (LkNnWindow) { n->kernel_h, n->kernel_w, n->stride_h, n->stride_w, n->pad_h, n->pad_w };
 }
 
+/* The pooling that a conv with a fused pool does per chunk: planes
+ * (c, images [i0, i0 + g)) of its chunk buffer into the pool's buffers. */
+typedef struct {
+  const LkNnNode *n;
+  const Node *r;
+  LkNnWindow win;
+  float *out, *grad;
+  guint8 *arg;
+} FusedPool;
+
+static void
+fused_pool_of (LkNnNet *net, const Node *conv, const Slice *s, FusedPool *fp)
+{
+  fp->n = lk_nn_spec_get_node (net->spec, (guint) conv->pool);
+  fp->r = &net->nodes[conv->pool];
+  fp->win = window_of (fp->n);
+  fp->out = at (fp->r->out, fp->r, s);
+  fp->grad = fp->r->grad != NULL ? at (fp->r->grad, fp->r, s) : NULL;
+  fp->arg = (guint8 *) fp->r->aux + fp->r->size * s->b0;
+}
+
 static void
 conv_forward (LkNnNet *net, const LkNnNode *n, const Node *r, const Slice *s, const Prof *prof)
 {
@@ -610,23 +668,33 @@ conv_forward (LkNnNet *net, const LkNnNode *n, const Node *r, const Slice *s, co
   const Node *ri = &net->nodes[n->inputs[0]];
   const float *x = at (ri->out, ri, s), *w = tensor (net, net->params, r->weight);
   const float *b = tensor (net, net->params, r->bias);
-  float *y = at (r->out, r, s);
   LkNnWindow win = window_of (n);
   guint K = in->c * n->kernel_h * n->kernel_w, OHW = n->h * n->w;
   gsize ld = (gsize) s->n * OHW;
+  FusedPool fp;
 
+  if (r->pool >= 0)
+    fused_pool_of (net, r, s, &fp);
   for (guint i0 = 0; i0 < s->n; i0 += r->chunk)
     {
       guint g = MIN (r->chunk, s->n - i0);
       const float *col = s->col;
-      gsize ldb = (gsize) g * OHW;
+      gsize ldb = (gsize) g * OHW, ldy = r->pool >= 0 ? (gsize) g * OHW : ld;
+      float *y = r->pool >= 0 ? s->cout : at (r->out, r, s) + (gsize) i0 * OHW;
       if (r->one_by_one)
         col = x + (gsize) i0 * OHW, ldb = ld;
       else
         lk_nn_im2col (x, in->c, s->n, in->h, in->w, i0, g, &win, n->h, n->w, s->col);
-      gemm (prof, CblasNoTrans, CblasNoTrans, n->c, g * OHW, K, w, K, col, ldb, 0.0f,
-            y + (gsize) i0 * OHW, ld);
-      lk_nn_bias_act (y + (gsize) i0 * OHW, n->c, g * OHW, ld, b, r->fused_relu);
+      gemm (prof, CblasNoTrans, CblasNoTrans, n->c, g * OHW, K, w, K, col, ldb, 0.0f, y, ldy);
+      lk_nn_bias_act (y, n->c, g * OHW, ldy, b, r->fused_relu);
+      if (r->pool >= 0)
+        {
+          gsize PHW = (gsize) fp.n->h * fp.n->w;
+          for (guint c = 0; c < n->c; c++)
+            lk_nn_max_pool8_forward (y + c * ldy, g, n->h, n->w, &fp.win, fp.n->h, fp.n->w,
+                                     fp.out + ((gsize) c * s->n + i0) * PHW,
+                                     fp.arg + ((gsize) c * s->n + i0) * PHW);
+        }
     }
 }
 
@@ -738,7 +806,7 @@ forward_thread (LkNnNet *net, guint t)
       Prof prof = { net, i, net->profiling && t == 0 };
       double t0 = prof.on ? now_s () : 0;
 
-      if (!net->needed[i] || r->alias)
+      if (!net->needed[i] || r->alias || r->absorbed)
         continue;
       switch (n->op)
         {
@@ -831,39 +899,62 @@ conv_backward (LkNnNet *net, const LkNnNode *n, const Node *r, const Slice *s, g
   const float *x = at (ri->out, ri, s), *w = tensor (net, net->params, r->weight);
   float *dw = s->dparams + lk_nn_spec_get_tensor (net->spec, r->weight)->offset;
   float *db = s->dparams + lk_nn_spec_get_tensor (net->spec, r->bias)->offset;
-  float *dy = at (r->grad, r, s), *dx = ri->grad != NULL ? at (ri->grad, ri, s) : NULL;
+  float *dx = ri->grad != NULL ? at (ri->grad, ri, s) : NULL;
   LkNnWindow win = window_of (n);
   guint K = in->c * n->kernel_h * n->kernel_w, OHW = n->h * n->w;
   gsize ld = (gsize) s->n * OHW;
   gboolean want_dx = ri->wants_grad, first = !written[n->inputs[0]];
+  FusedPool fp;
 
-  if (r->fused_relu)
-    lk_nn_relu_backward (at (r->out, r, s), dy, r->size * s->n, dy, FALSE);
-  lk_nn_bias_grad (dy, n->c, s->n * OHW, ld, db);
+  if (r->pool >= 0)
+    fused_pool_of (net, r, s, &fp);
+  else
+    {
+      float *dy = at (r->grad, r, s);
+      if (r->fused_relu)
+        lk_nn_relu_backward (at (r->out, r, s), dy, r->size * s->n, dy, FALSE);
+      lk_nn_bias_grad (dy, n->c, s->n * OHW, ld, db);
+    }
   if (want_dx && first && !r->one_by_one)
     memset (dx, 0, ri->size * s->n * sizeof *dx);
   for (guint i0 = 0; i0 < s->n; i0 += r->chunk)
     {
       guint g = MIN (r->chunk, s->n - i0);
       const float *col = s->col;
-      gsize ldb = (gsize) g * OHW;
+      gsize ldb = (gsize) g * OHW, ldy = ld;
+      float *dy = r->pool >= 0 ? NULL : at (r->grad, r, s) + (gsize) i0 * OHW;
+      if (r->pool >= 0)
+        {
+          /* This chunk's conv gradient: pooled gradients routed to each
+             window's maximum where the ReLU passed it. */
+          gsize PHW = (gsize) fp.n->h * fp.n->w, o;
+          dy = s->dcout;
+          ldy = (gsize) g * OHW;
+          memset (dy, 0, n->c * ldy * sizeof *dy);
+          for (guint c = 0; c < n->c; c++)
+            {
+              o = ((gsize) c * s->n + i0) * PHW;
+              lk_nn_max_pool8_backward (fp.grad + o, fp.out + o, fp.arg + o, g, n->h, n->w,
+                                        &fp.win, fp.n->h, fp.n->w, dy + c * ldy);
+            }
+          lk_nn_bias_grad (dy, n->c, g * OHW, ldy, db);
+        }
       if (r->one_by_one)
         col = x + (gsize) i0 * OHW, ldb = ld;
       else
         lk_nn_im2col (x, in->c, s->n, in->h, in->w, i0, g, &win, n->h, n->w, s->col);
       /* dW (O, K) += dY (O, g·OHW) × colᵀ. */
-      gemm (prof, CblasNoTrans, CblasTrans, n->c, K, g * OHW, dy + (gsize) i0 * OHW, ld, col, ldb,
-            1.0f, dw, K);
+      gemm (prof, CblasNoTrans, CblasTrans, n->c, K, g * OHW, dy, ldy, col, ldb, 1.0f, dw, K);
       if (!want_dx)
         continue;
       /* dcol (K, g·OHW) = Wᵀ × dY. */
       if (r->one_by_one)
-        gemm (prof, CblasTrans, CblasNoTrans, K, g * OHW, n->c, w, K, dy + (gsize) i0 * OHW, ld,
+        gemm (prof, CblasTrans, CblasNoTrans, K, g * OHW, n->c, w, K, dy, ldy,
               first ? 0.0f : 1.0f, dx + (gsize) i0 * OHW, ld);
       else
         {
-          gemm (prof, CblasTrans, CblasNoTrans, K, g * OHW, n->c, w, K, dy + (gsize) i0 * OHW, ld,
-                0.0f, s->dcol, g * OHW);
+          gemm (prof, CblasTrans, CblasNoTrans, K, g * OHW, n->c, w, K, dy, ldy, 0.0f, s->dcol,
+                g * OHW);
           lk_nn_col2im (s->dcol, in->c, s->n, in->h, in->w, i0, g, &win, n->h, n->w, dx);
         }
     }
@@ -928,9 +1019,9 @@ backward_node (LkNnNet *net, guint i, const Slice *s, gboolean *written, const P
     }
   if (ri == NULL || !ri->wants_grad)
     return;
-  if (r->alias)
+  if (r->alias || r->absorbed)
     {
-      /* The fused conv/fc applies the ReLU mask to the shared gradient. */
+      /* The fused conv does this node's backward from its gradient. */
       written[src] = TRUE;
       return;
     }
@@ -1050,6 +1141,7 @@ lk_nn_net_read_node (LkNnNet *net, guint node, float *out)
   g_return_if_fail (net->forward_done && net->needed[node]);
   n = lk_nn_spec_get_node (net->spec, node);
   r = &net->nodes[node];
+  g_return_if_fail (r->out != NULL);
   for (guint t = 0; t < net->n_threads; t++)
     {
       Slice s;
@@ -1065,5 +1157,41 @@ lk_nn_net_read_node (LkNnNet *net, guint node, float *out)
         for (guint i = 0; i < s.n; i++)
           memcpy (out + (s.b0 + i) * r->size + (gsize) c * n->h * n->w,
                   x + ((gsize) c * s.n + i) * n->h * n->w, (gsize) n->h * n->w * sizeof *out);
+    }
+}
+
+void
+lk_nn_net_read_argmax (LkNnNet *net, guint node, guint32 *out)
+{
+  const LkNnNode *n, *in;
+  const Node *r;
+  gsize PHW;
+
+  g_return_if_fail (node < lk_nn_spec_get_n_nodes (net->spec) && out != NULL);
+  n = lk_nn_spec_get_node (net->spec, node);
+  g_return_if_fail (n->op == LK_NN_OP_MAX_POOL && net->forward_done && net->needed[node]);
+  in = lk_nn_spec_get_node (net->spec, n->inputs[0]);
+  r = &net->nodes[node];
+  PHW = (gsize) n->h * n->w;
+  for (guint t = 0; t < net->n_threads; t++)
+    {
+      Slice s;
+      slice_of (net, t, &s);
+      for (guint c = 0; c < n->c; c++)
+        for (guint i = 0; i < s.n; i++)
+          for (gsize o = 0; o < PHW; o++)
+            {
+              gsize src = (((gsize) c * s.n + i) * PHW + o) + r->size * s.b0;
+              guint32 v;
+              if (r->absorbed)
+                {
+                  guint k = ((const guint8 *) r->aux)[src], oh = (guint) (o / n->w), ow = (guint) (o % n->w);
+                  v = (oh * n->stride_h + k / n->kernel_w - n->pad_h) * in->w +
+                      ow * n->stride_w + k % n->kernel_w - n->pad_w;
+                }
+              else
+                v = ((const guint32 *) r->aux)[src];
+              out[((gsize) (s.b0 + i) * n->c + c) * PHW + o] = v;
+            }
     }
 }

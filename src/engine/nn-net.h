@@ -103,8 +103,14 @@ void lk_nn_net_zero_grad (LkNnNet *net);
 
 /* Copies node @node's result of the last forward, (batch, C, H, W), to
  * @out — for inspection and cross-checks, not for the hot path. A conv or
- * fc whose ReLU was fused holds the ReLU'd values. */
+ * fc whose ReLU was fused holds the ReLU'd values; a conv → ReLU →
+ * max-pool chain keeps only the pooled result (reading the conv or the
+ * ReLU is then a programmer error). */
 void lk_nn_net_read_node (LkNnNet *net, guint node, float *out);
+
+/* For a max-pool node: the index in its input plane (ih·W + iw) of each
+ * output's maximum in the last forward, (batch, C, OH, OW). */
+void lk_nn_net_read_argmax (LkNnNet *net, guint node, guint32 *out);
 
 /* The image count of the last forward. */
 guint lk_nn_net_get_batch (LkNnNet *net);
