@@ -19,7 +19,9 @@
  *    2 threads, and batches smaller than the net's maximum. Every BLAS
  *    call site (conv forward, dW, dX, 1×1 conv, fc forward, dW, dX) is
  *    exercised. Each layer is placed after a conv so its input gradient
- *    feeds a parameter gradient the comparison sees. */
+ *    feeds a parameter gradient the comparison sees. The comparison runs
+ *    again with the portable C kernels instead of the AVX2 ones, and a
+ *    direct test holds the two to bit-identical results. */
 #include "config.h"
 
 #include <math.h>
@@ -316,6 +318,10 @@ run_case (gconstpointer data)
   reference_gradients (&p);
   compare_fast (&p, 1, c->name);
   compare_fast (&p, 2, c->name);
+  /* The portable C kernels, as on a CPU without AVX2. */
+  lk_nn_kernels_set_simd (FALSE);
+  compare_fast (&p, 2, c->name);
+  lk_nn_kernels_set_simd (TRUE);
   problem_clear (&p);
 }
 
@@ -638,6 +644,41 @@ test_im2col_adjoint (void)
       g_assert_cmpfloat (dx[(gsize) ch * n * H * W + j], ==, 0);
 }
 
+/* The AVX2 passes give bit-identical results to the portable ones,
+   including which of several equal maxima a pool picks. */
+static void
+test_simd_vs_portable (void)
+{
+  const guint planes = 5, H = 10, W = 37, OH = 5, OW = 18;  /* odd widths: vector tails */
+  const LkNnWindow win = { 2, 2, 2, 2, 0, 0 };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (8);
+  gsize n = (gsize) planes * H * W, no = (gsize) planes * OH * OW;
+  g_autofree float *x = g_new (float, n), *y1 = g_new (float, no), *y2 = g_new (float, no);
+  g_autofree float *b1 = g_new (float, n), *b2 = g_new (float, n), *bias = g_new (float, planes);
+  g_autofree guint8 *a1 = g_new (guint8, no), *a2 = g_new (guint8, no);
+
+  if (!lk_nn_kernels_get_simd ())
+    {
+      g_test_skip ("no AVX2 on this CPU: only the portable kernels run");
+      return;
+    }
+  for (gsize i = 0; i < n; i++)
+    x[i] = (float) g_rand_int_range (rand, -2, 3);   /* many ties, and zeros */
+  for (guint i = 0; i < planes; i++)
+    bias[i] = (float) g_rand_int_range (rand, -2, 3) * 0.5f;
+  lk_nn_max_pool8_forward (x, planes, H, W, &win, OH, OW, y1, a1);
+  memcpy (b1, x, n * sizeof *x);
+  lk_nn_bias_act (b1, planes, H * W - 3, H * W, bias, TRUE);
+  lk_nn_kernels_set_simd (FALSE);
+  lk_nn_max_pool8_forward (x, planes, H, W, &win, OH, OW, y2, a2);
+  memcpy (b2, x, n * sizeof *x);
+  lk_nn_bias_act (b2, planes, H * W - 3, H * W, bias, TRUE);
+  lk_nn_kernels_set_simd (TRUE);
+  g_assert_cmpmem (y1, no * sizeof *y1, y2, no * sizeof *y2);
+  g_assert_cmpmem (a1, no, a2, no);
+  g_assert_cmpmem (b1, n * sizeof *b1, b2, n * sizeof *b2);
+}
+
 /* Output sizes, including the paper's 225 → 57 and 29 subsampling. */
 static void
 test_shapes (void)
@@ -676,6 +717,7 @@ main (int argc, char **argv)
   lk_test_init (&argc, &argv);
   g_test_add_func ("/engine/nn/shapes", test_shapes);
   g_test_add_func ("/engine/nn/im2col-adjoint", test_im2col_adjoint);
+  g_test_add_func ("/engine/nn/simd-vs-portable", test_simd_vs_portable);
   g_test_add_func ("/engine/nn/loss/triplet", test_triplet_loss);
   g_test_add_func ("/engine/nn/loss/softmax", test_softmax_xent);
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)

@@ -8,6 +8,141 @@
 
 #include "nn-kernels.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define HAVE_X86_SIMD 1
+#endif
+
+/* ---- run-time SIMD dispatch ----
+ * The hot elementwise passes have AVX2 versions, picked when the CPU has
+ * AVX2 (checked once); LIKENESS_NN_SIMD=0 or lk_nn_kernels_set_simd()
+ * forces the portable C, which the tests run too. */
+
+static int simd_override = -1;
+
+void
+lk_nn_kernels_set_simd (gboolean enabled)
+{
+  simd_override = enabled ? -1 : 0;
+}
+
+gboolean
+lk_nn_kernels_get_simd (void)
+{
+  return simd_override != 0 &&
+#ifdef HAVE_X86_SIMD
+         __builtin_cpu_supports ("avx2") && g_strcmp0 (g_getenv ("LIKENESS_NN_SIMD"), "0") != 0;
+#else
+         FALSE;
+#endif
+}
+
+static inline int
+simd_level (void)
+{
+  static int level = -1;
+  if (simd_override == 0)
+    return 0;
+  if (G_UNLIKELY (level < 0))
+    level = lk_nn_kernels_get_simd () ? 1 : 0;
+  return level;
+}
+
+#ifdef HAVE_X86_SIMD
+__attribute__ ((target ("avx2"))) static void
+bias_act_avx2 (float *y, guint rows, guint cols, gsize ld, const float *bias, gboolean relu)
+{
+  const __m256 zero = _mm256_setzero_ps ();
+  for (guint r = 0; r < rows; r++)
+    {
+      float *row = y + r * ld, b = bias[r];
+      __m256 vb = _mm256_set1_ps (b);
+      guint c = 0;
+      if (relu)
+        {
+          for (; c + 8 <= cols; c += 8)
+            _mm256_storeu_ps (row + c, _mm256_max_ps (_mm256_add_ps (_mm256_loadu_ps (row + c), vb), zero));
+          for (; c < cols; c++)
+            {
+              float v = row[c] + b;
+              row[c] = v > 0 ? v : 0.0f;
+            }
+        }
+      else
+        {
+          for (; c + 8 <= cols; c += 8)
+            _mm256_storeu_ps (row + c, _mm256_add_ps (_mm256_loadu_ps (row + c), vb));
+          for (; c < cols; c++)
+            row[c] += b;
+        }
+    }
+}
+
+/* Even and odd elements of 16 consecutive floats, in order. */
+__attribute__ ((target ("avx2"))) static inline void
+deinterleave (const float *p, __m256 *even, __m256 *odd)
+{
+  __m256 lo = _mm256_loadu_ps (p), hi = _mm256_loadu_ps (p + 8);
+  __m256 e = _mm256_shuffle_ps (lo, hi, _MM_SHUFFLE (2, 0, 2, 0));
+  __m256 o = _mm256_shuffle_ps (lo, hi, _MM_SHUFFLE (3, 1, 3, 1));
+  /* Lanes hold (lo0 lo2 hi0 hi2 | lo4 lo6 hi4 hi6): swap the middle pairs. */
+  *even = _mm256_castpd_ps (_mm256_permute4x64_pd (_mm256_castps_pd (e), _MM_SHUFFLE (3, 1, 2, 0)));
+  *odd = _mm256_castpd_ps (_mm256_permute4x64_pd (_mm256_castps_pd (o), _MM_SHUFFLE (3, 1, 2, 0)));
+}
+
+/* 2×2 stride-2 max-pool with window offsets, as the C version below. */
+__attribute__ ((target ("avx2"))) static void
+max_pool2_avx2 (const float *x, guint planes, guint H, guint W, guint OH, guint OW, float *y,
+                guint8 *arg)
+{
+  for (guint p = 0; p < planes; p++)
+    for (guint oh = 0; oh < OH; oh++)
+      {
+        const float *r0 = x + ((gsize) p * H + 2 * oh) * W, *r1 = r0 + W;
+        float *yo = y + ((gsize) p * OH + oh) * OW;
+        guint8 *ao = arg + ((gsize) p * OH + oh) * OW;
+        guint ow = 0;
+        for (; ow + 8 <= OW; ow += 8)
+          {
+            __m256 a, b, c, d, top, bottom;
+            int mt, mb, mf;
+            deinterleave (r0 + 2 * ow, &a, &b);
+            deinterleave (r1 + 2 * ow, &c, &d);
+            mt = _mm256_movemask_ps (_mm256_cmp_ps (b, a, _CMP_GT_OQ));
+            mb = _mm256_movemask_ps (_mm256_cmp_ps (d, c, _CMP_GT_OQ));
+            top = _mm256_blendv_ps (a, b, _mm256_cmp_ps (b, a, _CMP_GT_OQ));
+            bottom = _mm256_blendv_ps (c, d, _mm256_cmp_ps (d, c, _CMP_GT_OQ));
+            mf = _mm256_movemask_ps (_mm256_cmp_ps (bottom, top, _CMP_GT_OQ));
+            _mm256_storeu_ps (yo + ow, _mm256_blendv_ps (top, bottom,
+                                                         _mm256_cmp_ps (bottom, top, _CMP_GT_OQ)));
+            for (guint j = 0; j < 8; j++)
+              ao[ow + j] = (mf >> j & 1) ? (guint8) (2 + (mb >> j & 1)) : (guint8) (mt >> j & 1);
+          }
+        for (; ow < OW; ow++)
+          {
+            float a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
+            float top = b > a ? b : a, bottom = d > c ? d : c;
+            guint8 kt = b > a ? 1 : 0, kb = d > c ? 3 : 2;
+            yo[ow] = bottom > top ? bottom : top;
+            ao[ow] = bottom > top ? kb : kt;
+          }
+      }
+}
+#else
+static void
+bias_act_avx2 (float *y, guint rows, guint cols, gsize ld, const float *bias, gboolean relu)
+{
+  g_assert_not_reached ();
+}
+
+static void
+max_pool2_avx2 (const float *x, guint planes, guint H, guint W, guint OH, guint OW, float *y,
+                guint8 *arg)
+{
+  g_assert_not_reached ();
+}
+#endif
+
 /* One output row of a patch row: out[ow] = in[ow·s − p + k] or 0. */
 static inline void
 patch_row (const float *in, guint W, guint OW, guint s, int off, float *out)
@@ -99,19 +234,32 @@ lk_nn_col2im (const float *dcol, guint C, guint n, guint H, guint W, guint i0, g
         }
 }
 
-void
-lk_nn_bias_act (float *y, guint rows, guint cols, gsize ld, const float *bias, gboolean relu)
+static void
+bias_act_c (float *y, guint rows, guint cols, gsize ld, const float *bias, gboolean relu)
 {
   for (guint r = 0; r < rows; r++)
     {
       float *row = y + r * ld, b = bias[r];
+      /* Not fmaxf: its NaN rule keeps the compiler from vectorising. */
       if (relu)
         for (guint c = 0; c < cols; c++)
-          row[c] = fmaxf (row[c] + b, 0.0f);
+          {
+            float v = row[c] + b;
+            row[c] = v > 0 ? v : 0.0f;
+          }
       else
         for (guint c = 0; c < cols; c++)
           row[c] += b;
     }
+}
+
+void
+lk_nn_bias_act (float *y, guint rows, guint cols, gsize ld, const float *bias, gboolean relu)
+{
+  if (simd_level () >= 1)
+    bias_act_avx2 (y, rows, cols, ld, bias, relu);
+  else
+    bias_act_c (y, rows, cols, ld, bias, relu);
 }
 
 void
@@ -131,7 +279,7 @@ void
 lk_nn_relu_forward (const float *x, gsize n, float *y)
 {
   for (gsize i = 0; i < n; i++)
-    y[i] = fmaxf (x[i], 0.0f);
+    y[i] = x[i] > 0 ? x[i] : 0.0f;
 }
 
 void
@@ -244,25 +392,27 @@ lk_nn_max_pool8_forward (const float *x, guint planes, guint H, guint W, const L
   if (win->kh == 2 && win->kw == 2 && win->sh == 2 && win->sw == 2 && win->ph == 0 &&
       win->pw == 0 && 2 * OH <= H && 2 * OW <= W)
     {
+      if (simd_level () >= 1)
+        {
+          max_pool2_avx2 (x, planes, H, W, OH, OW, y, arg);
+          return;
+        }
       for (guint p = 0; p < planes; p++)
         for (guint oh = 0; oh < OH; oh++)
           {
             const float *r0 = x + ((gsize) p * H + 2 * oh) * W, *r1 = r0 + W;
             float *yo = y + ((gsize) p * OH + oh) * OW;
             guint8 *ao = arg + ((gsize) p * OH + oh) * OW;
+            /* The first maximum in scan order, branch-free: each row's
+               first maximum, then the lower row's only if strictly
+               larger. */
             for (guint ow = 0; ow < OW; ow++)
               {
                 float a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
-                float m = a;
-                guint8 k = 0;
-                if (b > m)
-                  m = b, k = 1;
-                if (c > m)
-                  m = c, k = 2;
-                if (d > m)
-                  m = d, k = 3;
-                yo[ow] = m;
-                ao[ow] = k;
+                float top = b > a ? b : a, bottom = d > c ? d : c;
+                guint8 kt = b > a ? 1 : 0, kb = d > c ? 3 : 2;
+                yo[ow] = bottom > top ? bottom : top;
+                ao[ow] = bottom > top ? kb : kt;
               }
           }
       return;
@@ -435,7 +585,7 @@ lk_nn_l2norm_forward (const float *x, guint rows, guint dim, float *y, float *no
       float nr, inv;
       for (guint i = 0; i < dim; i++)
         s += (double) xr[i] * xr[i];
-      nr = fmaxf ((float) sqrt (s), 1e-12f);
+      nr = MAX ((float) sqrt (s), 1e-12f);
       inv = 1.0f / nr;
       for (guint i = 0; i < dim; i++)
         yr[i] = xr[i] * inv;

@@ -19,6 +19,12 @@ typedef struct {
   guint kh, kw, sh, sw, ph, pw;
 } LkNnWindow;
 
+/* Whether the AVX2 versions of the elementwise passes run (the CPU has
+ * AVX2, LIKENESS_NN_SIMD is not "0", and they were not switched off);
+ * lk_nn_kernels_set_simd (FALSE) forces the portable C, for tests. */
+gboolean lk_nn_kernels_get_simd (void);
+void     lk_nn_kernels_set_simd (gboolean enabled);
+
 /* col (C·kh·kw, g·OH·OW) ← the patches of images [i0, i0 + g) of
  * x (C, n, H, W); rows ordered (c, ki, kj) like PyTorch's weights. */
 void lk_nn_im2col (const float *x, guint C, guint n, guint H, guint W, guint i0, guint g,

@@ -27,7 +27,7 @@
 #define TAG_META TAG ('M', 'E', 'T', 'A')
 #define TAG_BLOB TAG ('B', 'L', 'O', 'B')
 
-#define OPTM_SIZE 76
+#define OPTM_SIZE 68
 
 struct _LkNnModel
 {

@@ -713,7 +713,7 @@ fc_forward (LkNnNet *net, const LkNnNode *n, const Node *r, const Slice *s, cons
       float *row = y + (gsize) i * O;
       if (r->fused_relu)
         for (guint o = 0; o < O; o++)
-          row[o] = fmaxf (row[o] + b[o], 0.0f);
+          row[o] = row[o] + b[o] > 0 ? row[o] + b[o] : 0.0f;
       else
         for (guint o = 0; o < O; o++)
           row[o] += b[o];

@@ -776,9 +776,17 @@ get_name (Reader *r, char *name)
 {
   if (r->left < LK_NN_NAME_MAX)
     return FALSE;
+  const char *end;
   memcpy (name, r->p, LK_NN_NAME_MAX);
   r->p += LK_NN_NAME_MAX, r->left -= LK_NN_NAME_MAX;
-  return memchr (name, '\0', LK_NN_NAME_MAX) != NULL;
+  end = memchr (name, '\0', LK_NN_NAME_MAX);
+  if (end == NULL)
+    return FALSE;
+  /* NUL-padded: one encoding per spec. */
+  for (; end < name + LK_NN_NAME_MAX; end++)
+    if (*end != '\0')
+      return FALSE;
+  return TRUE;
 }
 
 LkNnSpec *
