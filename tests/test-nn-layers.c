@@ -613,20 +613,19 @@ test_softmax_xent (void)
   }
 }
 
-/* The im2col/col2im pair is adjoint: ⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩. */
+/* The im2col/col2im pair is adjoint: ⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩, for
+   the general path (strided, padded, rectangular) and the stride-1 "same"
+   path, with the SIMD and portable adds. */
 static void
-test_im2col_adjoint (void)
+check_adjoint (guint C, guint n, guint H, guint W, const LkNnWindow win)
 {
-  const guint C = 3, n = 2, H = 7, W = 6, OH = 4, OW = 3;
-  const LkNnWindow win = { 3, 2, 2, 2, 1, 0 };
+  guint OH = (H + 2 * win.ph - win.kh) / win.sh + 1, OW = (W + 2 * win.pw - win.kw) / win.sw + 1;
   g_autoptr(GRand) rand = g_rand_new_with_seed (6);
   gsize xs = (gsize) C * n * H * W, cs = (gsize) C * win.kh * win.kw * 1 * OH * OW;
   g_autofree float *x = g_new (float, xs), *col = g_new (float, cs);
   g_autofree float *c = g_new (float, cs), *dx = g_new0 (float, xs);
   double a = 0, b = 0;
 
-  g_assert_cmpuint ((H + 2 * win.ph - win.kh) / win.sh + 1, ==, OH);
-  g_assert_cmpuint ((W + 2 * win.pw - win.kw) / win.sw + 1, ==, OW);
   for (gsize j = 0; j < xs; j++)
     x[j] = (float) g_rand_double_range (rand, -1, 1);
   for (gsize j = 0; j < cs; j++)
@@ -642,6 +641,27 @@ test_im2col_adjoint (void)
   for (guint ch = 0; ch < C; ch++)
     for (gsize j = 0; j < (gsize) H * W; j++)
       g_assert_cmpfloat (dx[(gsize) ch * n * H * W + j], ==, 0);
+  /* A patch row is the input shifted: spot-check one element. */
+  {
+    guint ki = win.kh - 1, kj = 0, oh = OH / 2, ow = OW - 1;
+    int ih = (int) (oh * win.sh + ki) - (int) win.ph, iw = (int) (ow * win.sw + kj) - (int) win.pw;
+    float want = (ih < 0 || iw < 0 || ih >= (int) H || iw >= (int) W)
+                 ? 0 : x[((gsize) 2 * n + 1) * H * W + (gsize) ih * W + iw];
+    g_assert_cmpfloat (col[((gsize) (2 * win.kh + ki) * win.kw + kj) * OH * OW + oh * OW + ow], ==, want);
+  }
+}
+
+static void
+test_im2col_adjoint (void)
+{
+  for (guint simd = 0; simd < 2; simd++)
+    {
+      lk_nn_kernels_set_simd (simd == 1);
+      check_adjoint (3, 2, 7, 6, (LkNnWindow) { 3, 2, 2, 2, 1, 0 });
+      check_adjoint (3, 2, 7, 11, (LkNnWindow) { 3, 3, 1, 1, 1, 1 });
+      check_adjoint (3, 3, 5, 9, (LkNnWindow) { 5, 5, 1, 1, 2, 2 });
+    }
+  lk_nn_kernels_set_simd (TRUE);
 }
 
 /* The AVX2 passes give bit-identical results to the portable ones,
@@ -677,6 +697,22 @@ test_simd_vs_portable (void)
   g_assert_cmpmem (y1, no * sizeof *y1, y2, no * sizeof *y2);
   g_assert_cmpmem (a1, no, a2, no);
   g_assert_cmpmem (b1, n * sizeof *b1, b2, n * sizeof *b2);
+  /* Backward: the SIMD version writes every element itself (dx starts as
+     garbage), the portable one adds into zeros. */
+  {
+    g_autofree float *dy = g_new (float, no), *d1 = g_new (float, n), *d2 = g_new0 (float, n);
+    for (gsize i = 0; i < no; i++)
+      dy[i] = (float) g_rand_double_range (rand, -1, 1);
+    for (gsize i = 0; i < n; i++)
+      d1[i] = NAN;
+    g_assert_true (lk_nn_max_pool8_backward_tiles (&win, H, W, OH, OW));
+    lk_nn_max_pool8_backward (dy, y1, a1, planes, H, W, &win, OH, OW, d1);
+    lk_nn_kernels_set_simd (FALSE);
+    g_assert_false (lk_nn_max_pool8_backward_tiles (&win, H, W, OH, OW));
+    lk_nn_max_pool8_backward (dy, y2, a2, planes, H, W, &win, OH, OW, d2);
+    lk_nn_kernels_set_simd (TRUE);
+    g_assert_cmpmem (d1, n * sizeof *d1, d2, n * sizeof *d2);
+  }
 }
 
 /* Output sizes, including the paper's 225 → 57 and 29 subsampling. */

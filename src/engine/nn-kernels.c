@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nn-kernels.h"
@@ -95,6 +96,8 @@ __attribute__ ((target ("avx2"))) static void
 max_pool2_avx2 (const float *x, guint planes, guint H, guint W, guint OH, guint OW, float *y,
                 guint8 *arg)
 {
+  const __m256i one = _mm256_set1_epi32 (1), two = _mm256_set1_epi32 (2);
+
   for (guint p = 0; p < planes; p++)
     for (guint oh = 0; oh < OH; oh++)
       {
@@ -105,18 +108,21 @@ max_pool2_avx2 (const float *x, guint planes, guint H, guint W, guint OH, guint 
         for (; ow + 8 <= OW; ow += 8)
           {
             __m256 a, b, c, d, top, bottom;
-            int mt, mb, mf;
             deinterleave (r0 + 2 * ow, &a, &b);
             deinterleave (r1 + 2 * ow, &c, &d);
-            mt = _mm256_movemask_ps (_mm256_cmp_ps (b, a, _CMP_GT_OQ));
-            mb = _mm256_movemask_ps (_mm256_cmp_ps (d, c, _CMP_GT_OQ));
-            top = _mm256_blendv_ps (a, b, _mm256_cmp_ps (b, a, _CMP_GT_OQ));
-            bottom = _mm256_blendv_ps (c, d, _mm256_cmp_ps (d, c, _CMP_GT_OQ));
-            mf = _mm256_movemask_ps (_mm256_cmp_ps (bottom, top, _CMP_GT_OQ));
-            _mm256_storeu_ps (yo + ow, _mm256_blendv_ps (top, bottom,
-                                                         _mm256_cmp_ps (bottom, top, _CMP_GT_OQ)));
-            for (guint j = 0; j < 8; j++)
-              ao[ow + j] = (mf >> j & 1) ? (guint8) (2 + (mb >> j & 1)) : (guint8) (mt >> j & 1);
+            __m256 gt = _mm256_cmp_ps (b, a, _CMP_GT_OQ), gb = _mm256_cmp_ps (d, c, _CMP_GT_OQ), gf;
+            __m256i k;
+            __m128i k16;
+            top = _mm256_blendv_ps (a, b, gt);
+            bottom = _mm256_blendv_ps (c, d, gb);
+            gf = _mm256_cmp_ps (bottom, top, _CMP_GT_OQ);
+            _mm256_storeu_ps (yo + ow, _mm256_blendv_ps (top, bottom, gf));
+            /* Offsets 0/1 (top row) or 2/3, as bytes. */
+            k = _mm256_blendv_epi8 (_mm256_and_si256 (_mm256_castps_si256 (gt), one),
+                                    _mm256_add_epi32 (two, _mm256_and_si256 (_mm256_castps_si256 (gb), one)),
+                                    _mm256_castps_si256 (gf));
+            k16 = _mm_packs_epi32 (_mm256_castsi256_si128 (k), _mm256_extracti128_si256 (k, 1));
+            _mm_storel_epi64 ((__m128i *) (ao + ow), _mm_packus_epi16 (k16, k16));
           }
         for (; ow < OW; ow++)
           {
@@ -128,7 +134,82 @@ max_pool2_avx2 (const float *x, guint planes, guint H, guint W, guint OH, guint 
           }
       }
 }
+/* The backward of the above into an *unzeroed* dx: 2×2 windows tile the
+   plane, so every element is written: dy at the window's maximum when the
+   pooled value is positive, 0 elsewhere. Rows and columns past 2·OH, 2·OW
+   are zeroed. */
+__attribute__ ((target ("avx2"))) static void
+max_pool2_backward_avx2 (const float *dy, const float *y, const guint8 *arg, guint planes, guint H,
+                         guint W, guint OH, guint OW, float *dx)
+{
+  const __m256 zero = _mm256_setzero_ps ();
+  const __m256i k1 = _mm256_set1_epi32 (1), k2 = _mm256_set1_epi32 (2), k3 = _mm256_set1_epi32 (3);
+
+  for (guint p = 0; p < planes; p++)
+    {
+      float *dxp = dx + (gsize) p * H * W;
+      for (guint oh = 0; oh < OH; oh++)
+        {
+          const float *dyo = dy + ((gsize) p * OH + oh) * OW, *yo = y + ((gsize) p * OH + oh) * OW;
+          const guint8 *ao = arg + ((gsize) p * OH + oh) * OW;
+          float *r0 = dxp + (gsize) 2 * oh * W, *r1 = r0 + W;
+          guint ow = 0;
+          for (; ow + 8 <= OW; ow += 8)
+            {
+              __m256 g = _mm256_and_ps (_mm256_loadu_ps (dyo + ow),
+                                        _mm256_cmp_ps (_mm256_loadu_ps (yo + ow), zero, _CMP_GT_OQ));
+              __m256i k = _mm256_cvtepu8_epi32 (_mm_loadl_epi64 ((const __m128i *) (ao + ow)));
+              __m256 a = _mm256_andnot_ps (_mm256_castsi256_ps (_mm256_cmpgt_epi32 (k, _mm256_setzero_si256 ())), g);
+              __m256 b = _mm256_and_ps (_mm256_castsi256_ps (_mm256_cmpeq_epi32 (k, k1)), g);
+              __m256 c = _mm256_and_ps (_mm256_castsi256_ps (_mm256_cmpeq_epi32 (k, k2)), g);
+              __m256 d = _mm256_and_ps (_mm256_castsi256_ps (_mm256_cmpeq_epi32 (k, k3)), g);
+              /* Interleave (a0 b0 a1 b1 …) back into the rows. */
+              __m256 lo = _mm256_unpacklo_ps (a, b), hi = _mm256_unpackhi_ps (a, b);
+              _mm256_storeu_ps (r0 + 2 * ow, _mm256_permute2f128_ps (lo, hi, 0x20));
+              _mm256_storeu_ps (r0 + 2 * ow + 8, _mm256_permute2f128_ps (lo, hi, 0x31));
+              lo = _mm256_unpacklo_ps (c, d), hi = _mm256_unpackhi_ps (c, d);
+              _mm256_storeu_ps (r1 + 2 * ow, _mm256_permute2f128_ps (lo, hi, 0x20));
+              _mm256_storeu_ps (r1 + 2 * ow + 8, _mm256_permute2f128_ps (lo, hi, 0x31));
+            }
+          for (; ow < OW; ow++)
+            {
+              float g = yo[ow] > 0 ? dyo[ow] : 0.0f;
+              guint k = ao[ow];
+              r0[2 * ow] = k == 0 ? g : 0.0f;
+              r0[2 * ow + 1] = k == 1 ? g : 0.0f;
+              r1[2 * ow] = k == 2 ? g : 0.0f;
+              r1[2 * ow + 1] = k == 3 ? g : 0.0f;
+            }
+          for (guint w = 2 * OW; w < W; w++)
+            r0[w] = r1[w] = 0;
+        }
+      if (2 * OH < H)
+        memset (dxp + (gsize) 2 * OH * W, 0, (gsize) (H - 2 * OH) * W * sizeof *dxp);
+    }
+}
+__attribute__ ((target ("avx2"))) static void
+add_floats_avx2 (float *dst, const float *src, gsize n)
+{
+  gsize i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps (dst + i, _mm256_add_ps (_mm256_loadu_ps (dst + i), _mm256_loadu_ps (src + i)));
+  for (; i < n; i++)
+    dst[i] += src[i];
+}
 #else
+static void
+add_floats_avx2 (float *dst, const float *src, gsize n)
+{
+  g_assert_not_reached ();
+}
+
+static void
+max_pool2_backward_avx2 (const float *dy, const float *y, const guint8 *arg, guint planes, guint H,
+                         guint W, guint OH, guint OW, float *dx)
+{
+  g_assert_not_reached ();
+}
+
 static void
 bias_act_avx2 (float *y, guint rows, guint cols, gsize ld, const float *bias, gboolean relu)
 {
@@ -181,11 +262,63 @@ patch_row_add (const float *dout, guint W, guint OW, guint s, int off, float *di
     }
 }
 
+/* out (H×W) ← in shifted by (dr, dc), zeros where that leaves the
+ * plane: the patch row of a stride-1 "same" convolution, as one block copy
+ * (rows wrap into each other, and the wrapped columns are zeroed after)
+ * instead of one copy per row. */
+static void
+shifted_plane (const float *in, guint H, guint W, int dr, int dc, float *out)
+{
+  int r0 = MAX (0, -dr), r1 = MIN ((int) H, (int) H - dr);
+  gsize a, len;
+
+  if (r1 <= r0 || abs (dc) >= (int) W)
+    {
+      memset (out, 0, (gsize) H * W * sizeof *out);
+      return;
+    }
+  if (r0 > 0)
+    memset (out, 0, (gsize) r0 * W * sizeof *out);
+  if (r1 < (int) H)
+    memset (out + (gsize) r1 * W, 0, (gsize) (H - r1) * W * sizeof *out);
+  /* Output rows [r0, r1) read input rows [r0 + dr, r1 + dr). */
+  a = (gsize) r0 * W;
+  len = (gsize) (r1 - r0) * W;
+  if (dc >= 0)
+    {
+      memcpy (out + a, in + a + (gssize) dr * W + dc, (len - dc) * sizeof *out);
+      for (int r = r0; r < r1; r++)
+        for (int c = (int) W - dc; c < (int) W; c++)
+          out[(gsize) r * W + c] = 0;
+    }
+  else
+    {
+      memcpy (out + a - dc, in + a + (gssize) dr * W, (len + dc) * sizeof *out);
+      for (int r = r0; r < r1; r++)
+        for (int c = 0; c < -dc; c++)
+          out[(gsize) r * W + c] = 0;
+    }
+}
+
 void
 lk_nn_im2col (const float *x, guint C, guint n, guint H, guint W, guint i0, guint g,
               const LkNnWindow *win, guint OH, guint OW, float *col)
 {
   gsize HW = (gsize) H * W, OHW = (gsize) OH * OW, cols = g * OHW;
+
+  if (win->sh == 1 && win->sw == 1 && OH == H && OW == W)
+    {
+      for (guint c = 0; c < C; c++)
+        for (guint ki = 0; ki < win->kh; ki++)
+          for (guint kj = 0; kj < win->kw; kj++)
+            {
+              float *row = col + ((gsize) (c * win->kh + ki) * win->kw + kj) * cols;
+              for (guint i = 0; i < g; i++)
+                shifted_plane (x + ((gsize) c * n + i0 + i) * HW, H, W, (int) ki - (int) win->ph,
+                               (int) kj - (int) win->pw, row + i * OHW);
+            }
+      return;
+    }
 
   for (guint c = 0; c < C; c++)
     for (guint ki = 0; ki < win->kh; ki++)
@@ -209,11 +342,47 @@ lk_nn_im2col (const float *x, guint C, guint n, guint H, guint W, guint i0, guin
         }
 }
 
+static inline void
+add_floats (float *dst, const float *src, gsize n)
+{
+  if (simd_level () >= 1)
+    add_floats_avx2 (dst, src, n);
+  else
+    for (gsize i = 0; i < n; i++)
+      dst[i] += src[i];
+}
+
 void
 lk_nn_col2im (const float *dcol, guint C, guint n, guint H, guint W, guint i0, guint g,
               const LkNnWindow *win, guint OH, guint OW, float *dx)
 {
   gsize HW = (gsize) H * W, OHW = (gsize) OH * OW, cols = g * OHW;
+
+  if (win->sh == 1 && win->sw == 1 && OH == H && OW == W)
+    {
+      /* The adjoint of shifted_plane(): row by row over the columns that
+         stay inside the plane. */
+      for (guint c = 0; c < C; c++)
+        for (guint ki = 0; ki < win->kh; ki++)
+          for (guint kj = 0; kj < win->kw; kj++)
+            {
+              const float *row = dcol + ((gsize) (c * win->kh + ki) * win->kw + kj) * cols;
+              int dr = (int) ki - (int) win->ph, dc = (int) kj - (int) win->pw;
+              int r0 = MAX (0, -dr), r1 = MIN ((int) H, (int) H - dr);
+              int c0 = MAX (0, -dc), c1 = MIN ((int) W, (int) W - dc);
+              if (c1 <= c0)
+                continue;
+              for (guint i = 0; i < g; i++)
+                {
+                  float *plane = dx + ((gsize) c * n + i0 + i) * HW;
+                  const float *src = row + i * OHW;
+                  for (int r = r0; r < r1; r++)
+                    add_floats (plane + (gsize) (r + dr) * W + c0 + dc, src + (gsize) r * W + c0,
+                                (gsize) (c1 - c0));
+                }
+            }
+      return;
+    }
 
   for (guint c = 0; c < C; c++)
     for (guint ki = 0; ki < win->kh; ki++)
@@ -441,10 +610,22 @@ lk_nn_max_pool8_forward (const float *x, guint planes, guint H, guint W, const L
     }
 }
 
+gboolean
+lk_nn_max_pool8_backward_tiles (const LkNnWindow *win, guint H, guint W, guint OH, guint OW)
+{
+  return win->kh == 2 && win->kw == 2 && win->sh == 2 && win->sw == 2 && win->ph == 0 &&
+         win->pw == 0 && 2 * OH <= H && 2 * OW <= W && simd_level () >= 1;
+}
+
 void
 lk_nn_max_pool8_backward (const float *dy, const float *y, const guint8 *arg, guint planes,
                           guint H, guint W, const LkNnWindow *win, guint OH, guint OW, float *dx)
 {
+  if (lk_nn_max_pool8_backward_tiles (win, H, W, OH, OW))
+    {
+      max_pool2_backward_avx2 (dy, y, arg, planes, H, W, OH, OW, dx);
+      return;
+    }
   for (guint p = 0; p < planes; p++)
     {
       float *dxp = dx + (gsize) p * H * W;

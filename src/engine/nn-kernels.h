@@ -53,6 +53,10 @@ void lk_nn_max_pool8_forward  (const float *x, guint planes, guint H, guint W,
 void lk_nn_max_pool8_backward (const float *dy, const float *y, const guint8 *arg, guint planes,
                                guint H, guint W, const LkNnWindow *win, guint OH, guint OW,
                                float *dx);
+/* TRUE when lk_nn_max_pool8_backward() writes every element of dx itself
+ * (2×2 tiles, SIMD), so dx need not be zeroed first. */
+gboolean lk_nn_max_pool8_backward_tiles (const LkNnWindow *win, guint H, guint W, guint OH,
+                                         guint OW);
 
 /* Over @planes independent H×W planes. Max pooling keeps in @arg the
  * index in its plane of each output's maximum (the first on ties); windows

@@ -930,7 +930,8 @@ conv_backward (LkNnNet *net, const LkNnNode *n, const Node *r, const Slice *s, g
           gsize PHW = (gsize) fp.n->h * fp.n->w, o;
           dy = s->dcout;
           ldy = (gsize) g * OHW;
-          memset (dy, 0, n->c * ldy * sizeof *dy);
+          if (!lk_nn_max_pool8_backward_tiles (&fp.win, n->h, n->w, fp.n->h, fp.n->w))
+            memset (dy, 0, n->c * ldy * sizeof *dy);
           for (guint c = 0; c < n->c; c++)
             {
               o = ((gsize) c * s->n + i0) * PHW;
