@@ -174,34 +174,37 @@ typedef struct {
   double gemm_share;
 } Rate;
 
+static void
+one_step (LkNnNet *net, LkNnSgd *sgd, const float *images, guint batch, gboolean training)
+{
+  const float *inputs[1] = { images };
+  double viol;
+
+  if (training)
+    train_step (net, sgd, images, batch, &viol);
+  else
+    lk_nn_net_forward (net, inputs, batch, LK_NN_INFERENCE, 0);
+}
+
 /* Runs @fn for at least @seconds (and 3 calls), after 2 warm-up calls;
  * then the same again with profiling on to read the sgemm share. */
 static Rate
 measure (LkNnNet *net, LkNnSgd *sgd, const float *images, guint batch, gboolean training,
          double seconds, guint64 flops_per_image, gboolean show_profile)
 {
-  const float *inputs[1] = { images };
   Rate r = { 0 };
   guint steps = 0;
-  double t0, t = 0, viol;
+  double t0, t = 0;
   LkNnProfile p;
   double gemm_s = 0, layer_s = 0;
   guint64 gemm_flops = 0;
 
   for (guint w = 0; w < 2; w++)
-    {
-      if (training)
-        train_step (net, sgd, images, batch, &viol);
-      else
-        lk_nn_net_forward (net, inputs, batch, LK_NN_INFERENCE, 0);
-    }
+    one_step (net, sgd, images, batch, training);
   t0 = now_s ();
   do
     {
-      if (training)
-        train_step (net, sgd, images, batch, &viol);
-      else
-        lk_nn_net_forward (net, inputs, batch, LK_NN_INFERENCE, 0);
+      one_step (net, sgd, images, batch, training);
       steps++;
       t = now_s () - t0;
     }
@@ -215,10 +218,7 @@ measure (LkNnNet *net, LkNnSgd *sgd, const float *images, guint batch, gboolean 
   t0 = now_s ();
   do
     {
-      if (training)
-        train_step (net, sgd, images, batch, &viol);
-      else
-        lk_nn_net_forward (net, inputs, batch, LK_NN_INFERENCE, 0);
+      one_step (net, sgd, images, batch, training);
       steps++;
     }
   while (now_s () - t0 < seconds / 3 || steps < 2);

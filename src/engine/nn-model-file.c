@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "fileutil.h"
+#include "nn-le-private.h"
 #include "nn-model-file.h"
 
 #define MAGIC "LKNNMODL"
@@ -42,55 +43,6 @@ struct _LkNnModel
   GHashTable *blobs;          /* char* → GBytes* */
 };
 
-/* ---- little-endian helpers ---- */
-
-static void
-put_u32 (GByteArray *b, guint32 v)
-{
-  guint32 le = GUINT32_TO_LE (v);
-  g_byte_array_append (b, (const guint8 *) &le, 4);
-}
-
-static void
-put_u64 (GByteArray *b, guint64 v)
-{
-  guint64 le = GUINT64_TO_LE (v);
-  g_byte_array_append (b, (const guint8 *) &le, 8);
-}
-
-static void
-put_f32 (GByteArray *b, float f)
-{
-  guint32 u;
-  memcpy (&u, &f, 4);
-  put_u32 (b, u);
-}
-
-static guint32
-get_u32 (const guint8 *p)
-{
-  guint32 v;
-  memcpy (&v, p, 4);
-  return GUINT32_FROM_LE (v);
-}
-
-static guint64
-get_u64 (const guint8 *p)
-{
-  guint64 v;
-  memcpy (&v, p, 8);
-  return GUINT64_FROM_LE (v);
-}
-
-static float
-get_f32 (const guint8 *p)
-{
-  guint32 u = get_u32 (p);
-  float f;
-  memcpy (&f, &u, 4);
-  return f;
-}
-
 /* float32 array ↔ little-endian bytes (a copy only on big-endian hosts). */
 static GBytes *
 floats_to_le (const float *f, gsize n)
@@ -113,7 +65,7 @@ static void
 floats_from_le (const guint8 *p, gsize n, float *out)
 {
   for (gsize i = 0; i < n; i++)
-    out[i] = get_f32 (p + 4 * i);
+    out[i] = _lk_nn_get_f32 (p + 4 * i);
 }
 
 /* ---- writing ---- */
@@ -136,19 +88,19 @@ optm_payload (LkNnSgd *sgd)
   const LkNnSgdParams *p = lk_nn_sgd_get_params (sgd);
   GByteArray *b = g_byte_array_new ();
 
-  put_u64 (b, lk_nn_sgd_get_step (sgd));
-  put_f32 (b, p->lr);
-  put_f32 (b, p->momentum);
-  put_u32 (b, p->nesterov ? 1 : 0);
-  put_f32 (b, p->weight_decay);
-  put_u32 (b, p->schedule);
-  put_u64 (b, p->step_size);
-  put_f32 (b, p->gamma);
-  put_u64 (b, p->total_steps);
-  put_f32 (b, p->min_lr);
-  put_u64 (b, p->warmup_steps);
-  put_f32 (b, p->clip_norm);
-  put_u32 (b, 0); /* reserved */
+  _lk_nn_put_u64 (b, lk_nn_sgd_get_step (sgd));
+  _lk_nn_put_f32 (b, p->lr);
+  _lk_nn_put_f32 (b, p->momentum);
+  _lk_nn_put_u32 (b, p->nesterov ? 1 : 0);
+  _lk_nn_put_f32 (b, p->weight_decay);
+  _lk_nn_put_u32 (b, p->schedule);
+  _lk_nn_put_u64 (b, p->step_size);
+  _lk_nn_put_f32 (b, p->gamma);
+  _lk_nn_put_u64 (b, p->total_steps);
+  _lk_nn_put_f32 (b, p->min_lr);
+  _lk_nn_put_u64 (b, p->warmup_steps);
+  _lk_nn_put_f32 (b, p->clip_norm);
+  _lk_nn_put_u32 (b, 0); /* reserved */
   g_assert (b->len == OPTM_SIZE);
   return g_byte_array_free_to_bytes (b);
 }
@@ -167,13 +119,13 @@ meta_payload (GHashTable *metadata)
   g_autofree gpointer *keys = g_hash_table_get_keys_as_array (metadata, &n);
 
   qsort (keys, n, sizeof *keys, compare_strings);
-  put_u32 (b, n);
+  _lk_nn_put_u32 (b, n);
   for (guint i = 0; i < n; i++)
     {
       const char *k = keys[i], *v = g_hash_table_lookup (metadata, k);
-      put_u32 (b, (guint32) strlen (k));
+      _lk_nn_put_u32 (b, (guint32) strlen (k));
       g_byte_array_append (b, (const guint8 *) k, (guint) strlen (k));
-      put_u32 (b, (guint32) strlen (v));
+      _lk_nn_put_u32 (b, (guint32) strlen (v));
       g_byte_array_append (b, (const guint8 *) v, (guint) strlen (v));
     }
   return g_byte_array_free_to_bytes (b);
@@ -183,7 +135,7 @@ static GBytes *
 blob_payload (const LkNnBlob *blob)
 {
   GByteArray *b = g_byte_array_new ();
-  put_u32 (b, (guint32) strlen (blob->name));
+  _lk_nn_put_u32 (b, (guint32) strlen (blob->name));
   g_byte_array_append (b, (const guint8 *) blob->name, (guint) strlen (blob->name));
   g_byte_array_append (b, blob->data, (guint) blob->size);
   return g_byte_array_free_to_bytes (b);
@@ -251,8 +203,8 @@ lk_nn_model_save (const char *path, LkNnNet *net, const LkNnSaveOptions *options
   add_section (sections, TAG_PARM, floats_to_le (lk_nn_net_get_params (net),
                                                  lk_nn_net_get_n_params (net)));
   lk_nn_net_get_rng_state (net, &seed, &counter);
-  put_u64 (rng, seed);
-  put_u64 (rng, counter);
+  _lk_nn_put_u64 (rng, seed);
+  _lk_nn_put_u64 (rng, counter);
   add_section (sections, TAG_RNGS, g_byte_array_free_to_bytes (rng));
   if (options->sgd != NULL)
     {
@@ -267,8 +219,8 @@ lk_nn_model_save (const char *path, LkNnNet *net, const LkNnSaveOptions *options
 
   /* Header and table; payloads follow, each at a multiple of 8. */
   g_byte_array_append (head, (const guint8 *) MAGIC, 8);
-  put_u32 (head, VERSION);
-  put_u32 (head, sections->len);
+  _lk_nn_put_u32 (head, VERSION);
+  _lk_nn_put_u32 (head, sections->len);
   offset = HEADER_SIZE + (guint64) ENTRY_SIZE * sections->len;
   {
     g_autoptr(GByteArray) table = g_byte_array_new ();
@@ -277,16 +229,16 @@ lk_nn_model_save (const char *path, LkNnNet *net, const LkNnSaveOptions *options
       {
         Section *s = &g_array_index (sections, Section, i);
         gsize len = g_bytes_get_size (s->payload);
-        put_u32 (table, s->tag);
-        put_u32 (table, 0);
-        put_u64 (table, offset);
-        put_u64 (table, len);
-        put_u64 (table, lk_hash64 (g_bytes_get_data (s->payload, NULL), len, HASH_SEED));
+        _lk_nn_put_u32 (table, s->tag);
+        _lk_nn_put_u32 (table, 0);
+        _lk_nn_put_u64 (table, offset);
+        _lk_nn_put_u64 (table, len);
+        _lk_nn_put_u64 (table, lk_hash64 (g_bytes_get_data (s->payload, NULL), len, HASH_SEED));
         offset += (len + 7) / 8 * 8;
       }
     g_byte_array_append (table, head->data, 16);
     hash = lk_hash64 (table->data, table->len, HASH_SEED);
-    put_u64 (head, hash);
+    _lk_nn_put_u64 (head, hash);
     g_byte_array_append (head, table->data, table->len - 16);
   }
 
@@ -342,19 +294,19 @@ parse_optm (LkNnModel *m, const guint8 *p, gsize len, const char *path, GError *
   LkNnSgdParams *s = &m->sgd_params;
   if (len != OPTM_SIZE)
     return corrupt (error, path, _("invalid optimiser state"));
-  m->sgd_step = get_u64 (p);
-  s->lr = get_f32 (p + 8);
-  s->momentum = get_f32 (p + 12);
-  s->nesterov = get_u32 (p + 16) != 0;
-  s->weight_decay = get_f32 (p + 20);
-  s->schedule = get_u32 (p + 24);
-  s->step_size = get_u64 (p + 28);
-  s->gamma = get_f32 (p + 36);
-  s->total_steps = get_u64 (p + 40);
-  s->min_lr = get_f32 (p + 48);
-  s->warmup_steps = get_u64 (p + 52);
-  s->clip_norm = get_f32 (p + 60);
-  if (get_u32 (p + 16) > 1 || !lk_nn_sgd_params_check (s, NULL))
+  m->sgd_step = _lk_nn_get_u64 (p);
+  s->lr = _lk_nn_get_f32 (p + 8);
+  s->momentum = _lk_nn_get_f32 (p + 12);
+  s->nesterov = _lk_nn_get_u32 (p + 16) != 0;
+  s->weight_decay = _lk_nn_get_f32 (p + 20);
+  s->schedule = _lk_nn_get_u32 (p + 24);
+  s->step_size = _lk_nn_get_u64 (p + 28);
+  s->gamma = _lk_nn_get_f32 (p + 36);
+  s->total_steps = _lk_nn_get_u64 (p + 40);
+  s->min_lr = _lk_nn_get_f32 (p + 48);
+  s->warmup_steps = _lk_nn_get_u64 (p + 52);
+  s->clip_norm = _lk_nn_get_f32 (p + 60);
+  if (_lk_nn_get_u32 (p + 16) > 1 || !lk_nn_sgd_params_check (s, NULL))
     return corrupt (error, path, _("invalid optimiser state"));
   m->has_optimizer = TRUE;
   return TRUE;
@@ -368,7 +320,7 @@ take_string (const guint8 **p, const guint8 *end)
   char *s;
   if (end - *p < 4)
     return NULL;
-  len = get_u32 (*p);
+  len = _lk_nn_get_u32 (*p);
   if ((gsize) (end - *p - 4) < len)
     return NULL;
   if (memchr (*p + 4, '\0', len) != NULL || !g_utf8_validate ((const char *) *p + 4, len, NULL))
@@ -386,7 +338,7 @@ parse_meta (LkNnModel *m, const guint8 *p, gsize len, const char *path, GError *
 
   if (len < 4)
     return corrupt (error, path, _("invalid metadata"));
-  n = get_u32 (p);
+  n = _lk_nn_get_u32 (p);
   p += 4;
   for (guint32 i = 0; i < n; i++)
     {
@@ -429,7 +381,7 @@ parse (LkNnModel *m, const guint8 *data, gsize size, const char *path, GError **
 
   if (size < HEADER_SIZE || memcmp (data, MAGIC, 8) != 0)
     return corrupt (error, path, _("not a model file of Likeness, or truncated"));
-  version = get_u32 (data + 8);
+  version = _lk_nn_get_u32 (data + 8);
   if (version != VERSION)
     {
       g_set_error (error, LK_ERROR, LK_ERROR_VERSION,
@@ -437,7 +389,7 @@ parse (LkNnModel *m, const guint8 *data, gsize size, const char *path, GError **
                    VERSION);
       return FALSE;
     }
-  n = get_u32 (data + 12);
+  n = _lk_nn_get_u32 (data + 12);
   if (n > MAX_SECTIONS || size < HEADER_SIZE + (gsize) ENTRY_SIZE * n)
     return corrupt (error, path, _("truncated section table"));
   {
@@ -446,15 +398,15 @@ parse (LkNnModel *m, const guint8 *data, gsize size, const char *path, GError **
     memcpy (buf + (gsize) ENTRY_SIZE * n, data, 16);
     hash = lk_hash64 (buf, (gsize) ENTRY_SIZE * n + 16, HASH_SEED);
   }
-  if (hash != get_u64 (data + 16))
+  if (hash != _lk_nn_get_u64 (data + 16))
     return corrupt (error, path, _("header checksum mismatch"));
 
   prev_end = HEADER_SIZE + (guint64) ENTRY_SIZE * n;
   for (guint32 i = 0; i < n; i++)
     {
       const guint8 *e = data + HEADER_SIZE + (gsize) ENTRY_SIZE * i;
-      guint32 tag = get_u32 (e);
-      guint64 off = get_u64 (e + 8), len = get_u64 (e + 16), sum = get_u64 (e + 24);
+      guint32 tag = _lk_nn_get_u32 (e);
+      guint64 off = _lk_nn_get_u64 (e + 8), len = _lk_nn_get_u64 (e + 16), sum = _lk_nn_get_u64 (e + 24);
       const guint8 *p;
 
       if (off != (prev_end + 7) / 8 * 8 || off > size || len > size - off)
@@ -492,8 +444,8 @@ parse (LkNnModel *m, const guint8 *data, gsize size, const char *path, GError **
         case TAG_RNGS:
           if (seen_rngs || len != 16)
             return corrupt (error, path, _("invalid RNG state"));
-          m->rng_seed = get_u64 (p);
-          m->rng_counter = get_u64 (p + 8);
+          m->rng_seed = _lk_nn_get_u64 (p);
+          m->rng_counter = _lk_nn_get_u64 (p + 8);
           seen_rngs = TRUE;
           break;
         case TAG_OPTM:

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "nn-le-private.h"
 #include "nn-spec.h"
 
 /* Biggest tensor a spec may describe, per image, so that sizes × batch
@@ -689,21 +690,6 @@ lk_nn_spec_get_flops (const LkNnSpec *spec, guint64 output_mask)
 #define N_FLOAT_ARGS 4
 
 static void
-put_u32 (GByteArray *b, guint32 v)
-{
-  guint32 le = GUINT32_TO_LE (v);
-  g_byte_array_append (b, (const guint8 *) &le, 4);
-}
-
-static void
-put_f32 (GByteArray *b, float f)
-{
-  guint32 u;
-  memcpy (&u, &f, 4);
-  put_u32 (b, u);
-}
-
-static void
 put_name (GByteArray *b, const char *name)
 {
   char buf[LK_NN_NAME_MAX] = { 0 };
@@ -717,8 +703,8 @@ lk_nn_spec_serialize (const LkNnSpec *spec)
   GByteArray *b = g_byte_array_new ();
 
   g_return_val_if_fail (spec != NULL, NULL);
-  put_u32 (b, spec->n_nodes);
-  put_u32 (b, spec->n_outputs);
+  _lk_nn_put_u32 (b, spec->n_nodes);
+  _lk_nn_put_u32 (b, spec->n_outputs);
   for (guint i = 0; i < spec->n_nodes; i++)
     {
       const LkNnNode *n = &spec->nodes[i];
@@ -726,19 +712,19 @@ lk_nn_spec_serialize (const LkNnSpec *spec)
                                        n->kernel_w, n->stride_h, n->stride_w, n->pad_h,
                                        n->pad_w, (guint32) n->ceil_mode, n->lrn_size };
       const float f[N_FLOAT_ARGS] = { n->lrn_alpha, n->lrn_beta, n->lrn_k, n->keep };
-      put_u32 (b, n->op);
-      put_u32 (b, n->n_inputs);
+      _lk_nn_put_u32 (b, n->op);
+      _lk_nn_put_u32 (b, n->n_inputs);
       for (guint k = 0; k < n->n_inputs; k++)
-        put_u32 (b, n->inputs[k]);
+        _lk_nn_put_u32 (b, n->inputs[k]);
       put_name (b, n->name);
       for (guint k = 0; k < N_UINT_ARGS; k++)
-        put_u32 (b, u[k]);
+        _lk_nn_put_u32 (b, u[k]);
       for (guint k = 0; k < N_FLOAT_ARGS; k++)
-        put_f32 (b, f[k]);
+        _lk_nn_put_f32 (b, f[k]);
     }
   for (guint o = 0; o < spec->n_outputs; o++)
     {
-      put_u32 (b, spec->outputs[o]);
+      _lk_nn_put_u32 (b, spec->outputs[o]);
       put_name (b, spec->output_names[o]);
     }
   return g_byte_array_free_to_bytes (b);
