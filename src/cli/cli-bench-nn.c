@@ -190,7 +190,7 @@ one_step (LkNnNet *net, LkNnSgd *sgd, const float *images, guint batch, gboolean
  * then the same again with profiling on to read the sgemm share. */
 static Rate
 measure (LkNnNet *net, LkNnSgd *sgd, const float *images, guint batch, gboolean training,
-         double seconds, guint64 flops_per_image, gboolean show_profile)
+         double seconds, guint64 flops_per_image, gboolean show_profile, guint batch_threads)
 {
   Rate r = { 0 };
   guint steps = 0;
@@ -230,7 +230,8 @@ measure (LkNnNet *net, LkNnSgd *sgd, const float *images, guint batch, gboolean 
       gemm_flops += p.gemm_flops[i];
       layer_s += p.forward_s[i] + p.backward_s[i];
     }
-  r.sgemm_gflops = gemm_s > 0 ? gemm_flops / gemm_s / 1e9 * lk_nn_net_get_n_threads (net) : 0;
+  /* Thread 0 did 1/batch_threads of the GEMMs, the others as much at once. */
+  r.sgemm_gflops = gemm_s > 0 ? gemm_flops / gemm_s / 1e9 * batch_threads : 0;
   r.gemm_share = layer_s > 0 ? gemm_s / layer_s : 0;
   if (show_profile)
     print_profile (net, steps, training);
@@ -340,12 +341,14 @@ lk_cli_bench_nn (int argc, char **argv)
   g_autofree char *threads_arg = NULL, *export_prefix = NULL;
   double seconds = 3;
   int side = 64, train_batch = 96, infer_batch = 256;
-  gboolean profile = FALSE;
+  gboolean profile = FALSE, blas_threads = FALSE;
   const GOptionEntry entries[] = {
     { "threads", 0, 0, G_OPTION_ARG_STRING, &threads_arg, N_("Thread counts to run (default 1,2)"), N_("LIST") },
     { "seconds", 0, 0, G_OPTION_ARG_DOUBLE, &seconds, N_("Seconds per measurement (default 3)"), N_("S") },
     { "side", 0, 0, G_OPTION_ARG_INT, &side, N_("Input side in pixels (default 64)"), N_("N") },
     { "profile", 0, 0, G_OPTION_ARG_NONE, &profile, N_("Print where the time goes per layer"), NULL },
+    { "blas-threads", 0, 0, G_OPTION_ARG_NONE, &blas_threads,
+      N_("Thread OpenBLAS instead of the batch (the other single level), for comparison"), NULL },
     { "export", 0, 0, G_OPTION_ARG_FILENAME, &export_prefix,
       N_("Write weights, inputs and gradients to PREFIX.txt/.bin for the PyTorch check"), N_("PREFIX") },
     { NULL }
@@ -389,7 +392,8 @@ lk_cli_bench_nn (int argc, char **argv)
 
       if (threads == 0 || threads > 64)
         return lk_cli_usage_error (argv[0], _("invalid --threads"));
-      train = lk_nn_net_new (spec, (guint) train_batch, threads, 0, &error);
+      LkNnNetFlags level = blas_threads ? LK_NN_NET_BLAS_THREADS : 0;
+      train = lk_nn_net_new (spec, (guint) train_batch, threads, level, &error);
       build_s = now_s () - t0;
       if (train == NULL)
         return lk_cli_fail (error);
@@ -397,24 +401,30 @@ lk_cli_bench_nn (int argc, char **argv)
       lk_nn_sgd_params_init (&sp);
       sp.lr = 0.01f;
       sgd = lk_nn_sgd_new (train, &sp);
-      printf ("threads %u (net built in %.2f s):\n", threads, build_s);
-      tr = measure (train, sgd, images, (guint) train_batch, TRUE, seconds, trn_flops, profile);
+      printf ("threads %u%s (net built in %.2f s):\n", threads,
+              blas_threads ? " in OpenBLAS, the net's own code serial" : " over the batch, OpenBLAS at 1",
+              build_s);
+      tr = measure (train, sgd, images, (guint) train_batch, TRUE, seconds, trn_flops, profile,
+                    blas_threads ? 1 : threads);
       printf ("  training, %d images a step: %.0f images/s, %.1f GFLOP/s; sgemm inside it %.1f "
               "GFLOP/s, %.0f%% of layer time\n", train_batch, tr.images_per_s, tr.engine_gflops,
               tr.sgemm_gflops, 100 * tr.gemm_share);
       g_clear_pointer (&sgd, lk_nn_sgd_free);
       g_clear_pointer (&train, lk_nn_net_free);
 
-      infer = lk_nn_net_new (spec, (guint) infer_batch, threads, LK_NN_NET_NO_BACKWARD, &error);
+      infer = lk_nn_net_new (spec, (guint) infer_batch, threads, LK_NN_NET_NO_BACKWARD | level,
+                             &error);
       if (infer == NULL)
         return lk_cli_fail (error);
       lk_nn_net_init_params (infer, 1404);
-      in = measure (infer, NULL, images, (guint) infer_batch, FALSE, seconds, fwd_flops, profile);
+      in = measure (infer, NULL, images, (guint) infer_batch, FALSE, seconds, fwd_flops, profile,
+                    blas_threads ? 1 : threads);
       printf ("  inference, batch %d: %.0f images/s, %.1f GFLOP/s; sgemm inside it %.1f GFLOP/s, "
               "%.0f%% of layer time\n", infer_batch, in.images_per_s, in.engine_gflops,
               in.sgemm_gflops, 100 * in.gemm_share);
-      printf ("RESULT side=engine threads=%u train=%.1f infer=%.1f train_gflops=%.1f "
-              "infer_gflops=%.1f train_sgemm_gflops=%.1f infer_sgemm_gflops=%.1f\n", threads,
+      printf ("RESULT side=%s threads=%u train=%.1f infer=%.1f train_gflops=%.1f "
+              "infer_gflops=%.1f train_sgemm_gflops=%.1f infer_sgemm_gflops=%.1f\n",
+              blas_threads ? "engine-blas-threads" : "engine", threads,
               tr.images_per_s, in.images_per_s, tr.engine_gflops, in.engine_gflops,
               tr.sgemm_gflops, in.sgemm_gflops);
       fflush (stdout);

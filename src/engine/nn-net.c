@@ -64,6 +64,7 @@ struct _LkNnNet
   guint64 rng_seed, rng_counter, step_key_counter;
 
   Pool *pool;
+  guint blas_threads;
   gboolean profiling;
   LkNnProfile profile;
 };
@@ -443,6 +444,9 @@ lk_nn_net_new (const LkNnSpec *spec, guint max_batch, guint n_threads, LkNnNetFl
   net = g_new0 (LkNnNet, 1);
   net->spec = lk_nn_spec_copy (spec);
   net->max_batch = max_batch;
+  net->blas_threads = (flags & LK_NN_NET_BLAS_THREADS) ? n_threads : 1;
+  if (flags & LK_NN_NET_BLAS_THREADS)
+    n_threads = 1;
   net->n_threads = n_threads;
   net->flags = flags;
   net->n_params = lk_nn_spec_get_n_params (spec);
@@ -493,7 +497,7 @@ lk_nn_net_get_max_batch (LkNnNet *net)
 guint
 lk_nn_net_get_n_threads (LkNnNet *net)
 {
-  return net->n_threads;
+  return MAX (net->n_threads, net->blas_threads);
 }
 
 gsize
@@ -882,7 +886,7 @@ lk_nn_net_forward (LkNnNet *net, const float *const *inputs, guint batch, LkNnMo
     g_return_if_fail (!net->needed[lk_nn_spec_get_input_node (net->spec, k)] || inputs[k] != NULL);
   if (mode == LK_NN_TRAIN)
     net->step_key_counter = net->rng_counter++;
-  openblas_set_num_threads (1);
+  openblas_set_num_threads ((int) net->blas_threads);
   pool_run (net->pool, net, forward_thread);
   net->inputs = NULL;
   net->forward_done = TRUE;
@@ -1128,7 +1132,7 @@ lk_nn_net_backward (LkNnNet *net)
   g_return_if_fail (net != NULL);
   g_return_if_fail (!(net->flags & LK_NN_NET_NO_BACKWARD));
   g_return_if_fail (net->forward_done);
-  openblas_set_num_threads (1);
+  openblas_set_num_threads ((int) net->blas_threads);
   pool_run (net->pool, net, backward_thread);
 }
 

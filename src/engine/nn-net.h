@@ -47,6 +47,9 @@ typedef enum {
 typedef enum {
   LK_NN_NET_DEFAULT = 0,
   LK_NN_NET_NO_BACKWARD = 1 << 0,   /* no gradient buffers: inference only */
+  /* The other single level of threading, for comparison: the net's own
+     code runs in the caller's thread and OpenBLAS uses n_threads. */
+  LK_NN_NET_BLAS_THREADS = 1 << 1,
 } LkNnNetFlags;
 
 /* Copies @spec. @n_threads 0 means one per core. Fails
