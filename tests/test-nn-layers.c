@@ -679,7 +679,7 @@ test_simd_vs_portable (void)
 
   if (!lk_nn_kernels_get_simd ())
     {
-      g_test_skip ("no AVX2 on this CPU: only the portable kernels run");
+      g_test_skip ("AVX2 kernels unavailable or disabled (LIKENESS_NN_SIMD=0): only the portable ones run");
       return;
     }
   for (gsize i = 0; i < n; i++)
