@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas-kernels.h"
 #include "cli.h"
 #include "nn-loss.h"
 #include "nn-net.h"
@@ -329,7 +330,7 @@ print_env (void)
 {
   const char *ct = g_getenv ("OPENBLAS_CORETYPE"), *l2 = g_getenv ("OPENBLAS_L2_SIZE");
   printf ("OpenBLAS %s: kernel %s (OPENBLAS_CORETYPE %s, OPENBLAS_L2_SIZE %s)\n",
-          openblas_get_config (), openblas_get_corename (), ct != NULL ? ct : "unset",
+          openblas_get_config (), lk_blas_describe_kernels (), ct != NULL ? ct : "unset",
           l2 != NULL ? l2 : "unset");
   printf ("RESULT kernel=%s coretype=%s l2=%s\n", openblas_get_corename (),
           ct != NULL ? ct : "unset", l2 != NULL ? l2 : "unset");
