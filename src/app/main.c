@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "blas-kernels.h"
 #include "i18n.h"
 #include "lk-application.h"
 #include "lk-screenshot.h"
@@ -12,6 +13,7 @@ main (int argc, char **argv)
 {
   g_autoptr(LkApplication) app = NULL;
 
+  lk_blas_select_kernels (argv);
   lk_i18n_init ();
 
   app = lk_application_new ();

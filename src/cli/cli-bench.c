@@ -18,6 +18,7 @@ static const Bench benches[] = {
   { "scan", lk_cli_bench_scan, N_("Scanning, decoding and reopening collections") },
   { "sampler", lk_cli_bench_sampler, N_("Features, relevance and triplet sampling") },
   { "search", lk_cli_bench_search, N_("Exact nearest-neighbour search against FAISS") },
+  { "nn", lk_cli_bench_nn, N_("Neural-network engine: training and inference throughput") },
   { NULL, NULL, NULL }
 };
 

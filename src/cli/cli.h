@@ -30,6 +30,7 @@ int lk_cli_export (int argc, char **argv);
 int lk_cli_bench_scan (int argc, char **argv);
 int lk_cli_bench_sampler (int argc, char **argv);
 int lk_cli_bench_search (int argc, char **argv);
+int lk_cli_bench_nn (int argc, char **argv);
 
 /* Parses @entries (plus the collection options below when
  * @collection_options is TRUE) for subcommand argv[0]; prints usage and

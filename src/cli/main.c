@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "blas-kernels.h"
 #include "i18n.h"
 
 typedef struct {
@@ -38,6 +39,7 @@ print_usage (FILE *out)
 int
 main (int argc, char **argv)
 {
+  lk_blas_select_kernels (argv);
   lk_i18n_init ();
 
   if (argc < 2)
