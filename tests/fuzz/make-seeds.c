@@ -16,6 +16,7 @@
 #include "collection-private.h"
 #include "error.h"
 #include "embeddings.h"
+#include "nn-model-file.h"
 #include "relevance.h"
 #include "triplets.h"
 #include "testutil.h"
@@ -398,6 +399,37 @@ seeds_triplets (const char *tmp)
   put ("triplets", "messy.csv", 0, messy, sizeof messy - 1);
 }
 
+/* ---- NN model files ---- */
+
+static void
+seeds_model (const char *tmp)
+{
+  g_autofree char *path = g_build_filename (tmp, "model.lknn", NULL);
+  g_autoptr(LkNnSpec) spec = lk_nn_spec_new ();
+  g_autoptr(LkNnNet) net = NULL;
+  g_autoptr(GHashTable) meta = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GError) error = NULL;
+  static const guint8 opaque[3] = { 1, 2, 3 };
+  const LkNnBlob blob = { "sampler", opaque, sizeof opaque };
+  LkNnSaveOptions options = { meta, NULL, &blob, 1 };
+  int x = lk_nn_spec_add_image (spec, "image", 1, 4, 4);
+
+  x = lk_nn_spec_add_conv (spec, "c1", x, 2, 3, 1, 1);
+  x = lk_nn_spec_add_relu (spec, "r1", x);
+  x = lk_nn_spec_add_max_pool (spec, "p1", x, 2, 2, 0, FALSE);
+  x = lk_nn_spec_add_fc (spec, "f1", x, 3);
+  lk_nn_spec_add_output (spec, "embedding", lk_nn_spec_add_l2norm (spec, "n1", x));
+  net = lk_nn_net_new (spec, 1, 1, 0, &error);
+  if (net == NULL)
+    g_error ("%s", error->message);
+  lk_nn_net_init_params (net, 7);
+  g_hash_table_insert (meta, "preset", "tiny");
+  if (!lk_nn_model_save (path, net, &options, &error))
+    g_error ("%s", error->message);
+  put_file ("model", "tiny", 0, path);
+  put_file ("model", "tiny.fixup", 1, path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -418,6 +450,7 @@ main (int argc, char **argv)
   seeds_image ();
   seeds_embedding (tmp);
   seeds_triplets (tmp);
+  seeds_model (tmp);
   lk_test_rm_rf (tmp);
   return 0;
 }
