@@ -99,6 +99,19 @@ lk_test_write_png (const char *path, int w, int h, guint seed)
   g_assert_no_error (error);
 }
 
+guint32
+lk_test_crc32 (const guint8 *p, gsize n)
+{
+  guint32 c = 0xffffffffu;
+  for (gsize i = 0; i < n; i++)
+    {
+      c ^= p[i];
+      for (int k = 0; k < 8; k++)
+        c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1)));
+    }
+  return ~c;
+}
+
 char *
 lk_test_make_image_tree (const char *name, const char *const *categories, guint per_category,
                          int w, int h, guint seed)

@@ -17,6 +17,9 @@ char  *lk_test_make_tmpdir (const char *name);
 /* Writes a w×h RGBA PNG whose content depends on @seed. */
 void   lk_test_write_png (const char *path, int w, int h, guint seed);
 
+/* CRC-32 as PNG chunks carry it, for tests that forge PNG headers. */
+guint32 lk_test_crc32 (const guint8 *data, gsize len);
+
 /* A folder collection under the test home: for each of @categories
  * (NULL-terminated) a sub-folder with @per_category PNGs "NAME-I.png" of
  * @w×@h pixels, each different (seeded from @seed and its place). Returns

@@ -531,7 +531,7 @@ collection_remove (LkCollection *self, const guint *failed, guint n_failed)
 static gboolean
 cache_matches_tree (LkCache *cache, LkScanTree *tree)
 {
-  LkCollection *cached = _lk_cache_get_collection (cache);
+  g_autoptr(LkCollection) cached = _lk_cache_get_collection (cache);
   guint n_decode_skips = 0;
 
   if (cached->n_categories != tree->categories->len)

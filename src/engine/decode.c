@@ -100,8 +100,9 @@ on_size_prepared (GdkPixbufLoader *loader, int width, int height, gpointer user_
       (guint64) width * (guint64) height > check->max_pixels)
     {
       check->too_big = TRUE;
-      /* Ask for a 1×1 result in case the loader goes on regardless. */
-      gdk_pixbuf_loader_set_size (loader, 1, 1);
+      /* 0×0 is GdkPixbuf's "stop here" (what gdk_pixbuf_get_file_info()
+       * asks for): loaders then neither allocate nor decode the image. */
+      gdk_pixbuf_loader_set_size (loader, 0, 0);
       return;
     }
   scale = (double) check->side / MAX (width, height);
@@ -157,8 +158,137 @@ le32 (const guint8 *p)
   return ((guint32) p[3] << 24) | ((guint32) p[2] << 16) | ((guint32) p[1] << 8) | p[0];
 }
 
-/* The pixel size claimed by the header of a PNG, JPEG, GIF, BMP or WebP
- * file, read without decoding anything. Loaders announce the size only
+/* The formats a collection may hold, recognised by their magic bytes
+ * here rather than by GdkPixbuf's own sniffing, which would hand any file
+ * to any installed loader (TGA, XPM, ICO, ANI, PNM, SVG…). Some of those
+ * allocate the full image their header claims before they ask for a size
+ * (a 64 KB TGA claiming 65535×65535 costs 12 GB), and none of them is a
+ * photo format. NULL when the data is none of these. */
+static const char *
+sniff_format (const guint8 *d, gsize len)
+{
+  if (len >= 8 && memcmp (d, "\x89PNG\r\n\x1a\n", 8) == 0)
+    return "png";
+  if (len >= 3 && d[0] == 0xff && d[1] == 0xd8 && d[2] == 0xff)
+    return "jpeg";
+  if (len >= 6 && (memcmp (d, "GIF87a", 6) == 0 || memcmp (d, "GIF89a", 6) == 0))
+    return "gif";
+  if (len >= 12 && memcmp (d, "RIFF", 4) == 0 && memcmp (d + 8, "WEBP", 4) == 0)
+    return "webp";
+  if (len >= 4 && (memcmp (d, "II*\0", 4) == 0 || memcmp (d, "MM\0*", 4) == 0))
+    return "tiff";
+  if (len >= 2 && d[0] == 'B' && d[1] == 'M')
+    return "bmp";
+  return NULL;
+}
+
+/* GdkPixbuf's BMP loader sizes its header buffer from the header-size
+ * and pixel-offset fields before it looks at anything else, so a 60-byte
+ * file claiming a 4 GB header makes it allocate 4 GB. Only the header
+ * sizes of real BMP versions, and data inside the file, are let through. */
+static gboolean
+bmp_header_sane (const guint8 *d, gsize len)
+{
+  static const guint32 sizes[] = { 12, 16, 40, 52, 56, 64, 108, 124 };
+  guint32 header, offset;
+
+  if (len < 26)
+    return FALSE;
+  offset = le32 (d + 10);
+  header = le32 (d + 14);
+  if (offset > len || offset < 14 + (guint64) header)
+    return FALSE;
+  for (gsize i = 0; i < G_N_ELEMENTS (sizes); i++)
+    if (header == sizes[i])
+      return TRUE;
+  return FALSE;
+}
+
+/* GdkPixbuf's GIF loader trusts each frame's size: a frame of height 0
+ * inside a 2×2 image ends in GdkPixbuf criticals (found by fuzz-image).
+ * Walks the blocks as the loader does (skipping stray bytes between them)
+ * and refuses a frame that is empty or reaches outside the logical
+ * screen; a file cut short is left to the loader. */
+static gboolean
+gif_frames_sane (const guint8 *d, gsize len)
+{
+  guint screen_w = d[6] | d[7] << 8, screen_h = d[8] | d[9] << 8;
+  gsize pos = 13;
+
+  if (d[10] & 0x80)
+    pos += 3u << ((d[10] & 7) + 1);
+  while (pos < len && d[pos] != 0x3b)
+    {
+      if (d[pos] == 0x2c)
+        {
+          guint left, top, w, h;
+          if (pos + 10 > len)
+            return TRUE;
+          left = d[pos + 1] | d[pos + 2] << 8;
+          top = d[pos + 3] | d[pos + 4] << 8;
+          w = d[pos + 5] | d[pos + 6] << 8;
+          h = d[pos + 7] | d[pos + 8] << 8;
+          if (w == 0 || h == 0 || left + w > screen_w || top + h > screen_h)
+            return FALSE;
+          if (d[pos + 9] & 0x80)
+            pos += 3u << ((d[pos + 9] & 7) + 1);
+          pos += 11;   /* descriptor and LZW code size */
+        }
+      else if (d[pos] == 0x21)
+        pos += 2;      /* extension introducer and label */
+      else
+        {
+          pos++;       /* a stray byte: the loader skips it too */
+          continue;
+        }
+      /* Data sub-blocks up to the empty one. */
+      while (pos < len && d[pos] != 0)
+        pos += 1 + (gsize) d[pos];
+      pos++;
+    }
+  return TRUE;
+}
+
+/* Width and height of the first image of a TIFF file, from the tags of
+ * its first directory. */
+static gboolean
+peek_tiff_size (const guint8 *d, gsize len, guint64 *w, guint64 *h)
+{
+  gboolean le = d[0] == 'I';
+  guint64 ifd, n;
+  gboolean have_w = FALSE, have_h = FALSE;
+
+#define TIFF16(p) (le ? (guint) ((p)[0] | (p)[1] << 8) : (guint) ((p)[0] << 8 | (p)[1]))
+#define TIFF32(p) (le ? le32 (p) : be32 (p))
+  if (len < 8)
+    return FALSE;
+  ifd = TIFF32 (d + 4);
+  if (ifd > len || len - ifd < 2)
+    return FALSE;
+  n = TIFF16 (d + ifd);
+  for (guint64 e = 0; e < n && ifd + 2 + 12 * (e + 1) <= len; e++)
+    {
+      const guint8 *entry = d + ifd + 2 + 12 * e;
+      guint tag = TIFF16 (entry), type = TIFF16 (entry + 2);
+      guint64 v;
+      if (type == 3)
+        v = TIFF16 (entry + 8);
+      else if (type == 4)
+        v = TIFF32 (entry + 8);
+      else
+        continue;
+      if (tag == 256)
+        *w = v, have_w = TRUE;
+      else if (tag == 257)
+        *h = v, have_h = TRUE;
+    }
+#undef TIFF16
+#undef TIFF32
+  return have_w && have_h;
+}
+
+/* The pixel size claimed by the header of a PNG, JPEG, GIF, BMP, WebP or
+ * TIFF file, read without decoding anything. Loaders announce the size only
  * once they reach the image data, after allocating a full-size buffer for
  * some formats and after reading large metadata chunks for others, so a
  * 200-megapixel poster costs seconds even when it is then refused; this
@@ -208,6 +338,8 @@ peek_size (const guint8 *d, gsize len, guint64 *w, guint64 *h)
         }
       return FALSE;
     }
+  if (len >= 8 && (memcmp (d, "II*\0", 4) == 0 || memcmp (d, "MM\0*", 4) == 0))
+    return peek_tiff_size (d, len, w, h);
   if (len >= 4 && d[0] == 0xff && d[1] == 0xd8)
     {
       /* Walk the JPEG markers up to the first start-of-frame. */
@@ -288,16 +420,42 @@ _lk_image_decode_bytes (const guint8  *data,
   g_autoptr(GdkPixbufLoader) loader = NULL;
   g_autoptr(GError) local_error = NULL;
   SizeCheck check = { side, max_pixels, 0, 0, FALSE };
+  const char *format = sniff_format (data, len);
   GdkPixbuf *pb;
   gsize pos = 0;
   gboolean ok = TRUE;
 
+  if (format == NULL)
+    {
+      g_set_error_literal (error, LK_ERROR, LK_ERROR_BAD_IMAGE,
+                           _("not an image (unrecognised format)"));
+      return FALSE;
+    }
+  if (g_str_equal (format, "gif") && len >= 13 && !gif_frames_sane (data, len))
+    {
+      g_set_error_literal (error, LK_ERROR, LK_ERROR_BAD_IMAGE,
+                           _("damaged image (a GIF frame is empty or outside the image)"));
+      return FALSE;
+    }
+  if (g_str_equal (format, "bmp") && !bmp_header_sane (data, len))
+    {
+      g_set_error_literal (error, LK_ERROR, LK_ERROR_BAD_IMAGE,
+                           _("damaged image (impossible BMP header)"));
+      return FALSE;
+    }
   {
-    guint64 w, h;
+    guint64 w = 0, h = 0;
     if (peek_size (data, len, &w, &h) && (w * h > max_pixels || w == 0 || h == 0))
       return set_too_large (error, w, h, max_pixels);
   }
-  loader = gdk_pixbuf_loader_new ();
+  loader = gdk_pixbuf_loader_new_with_type (format, &local_error);
+  if (loader == NULL)
+    {
+      g_set_error (error, LK_ERROR, LK_ERROR_BAD_IMAGE,
+                   _("not an image this system can decode (no %s loader: %s)"),
+                   format, local_error->message);
+      return FALSE;
+    }
   g_signal_connect (loader, "size-prepared", G_CALLBACK (on_size_prepared), &check);
   while (pos < len && ok && !check.too_big)
     {

@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,6 +29,38 @@ fail_errno (GError **error, const char *path, const char *what, int saved_errno)
   return FALSE;
 }
 
+/* A writer killed before its commit leaves its temporary behind, as big
+ * as the file it was writing (a gigabyte for a large image cache). Each
+ * writer holds an exclusive flock on its temporary from creation to
+ * rename, so a temporary of @path that can be locked has no writer left
+ * and is removed. */
+static void
+sweep_stale_temporaries (const char *path)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *prefix = g_strconcat (base, ".tmp-", NULL);
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  gsize prefix_len = strlen (prefix);
+  const char *name;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *tmp = NULL;
+      int fd;
+
+      if (strncmp (name, prefix, prefix_len) != 0 || strlen (name) != prefix_len + 6)
+        continue;
+      tmp = g_build_filename (dir, name, NULL);
+      fd = open (tmp, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+      if (fd < 0)
+        continue;
+      if (flock (fd, LOCK_EX | LOCK_NB) == 0)
+        g_unlink (tmp);
+      close (fd);
+    }
+}
+
 LkAtomicFile *
 lk_atomic_file_open (const char *path, GError **error)
 {
@@ -43,17 +76,31 @@ lk_atomic_file_open (const char *path, GError **error)
       fail_errno (error, dir, _("create the folder"), errno);
       return NULL;
     }
+  sweep_stale_temporaries (path);
   file = g_new0 (LkAtomicFile, 1);
   file->path = g_strdup (path);
-  file->tmp_path = g_strdup_printf ("%s.tmp-XXXXXX", path);
-  fd = g_mkstemp_full (file->tmp_path, O_RDWR | O_CLOEXEC, 0644);
-  if (fd < 0)
+  for (;;)
     {
-      fail_errno (error, file->tmp_path, _("create"), errno);
-      g_free (file->path);
+      struct stat by_fd, by_path;
+
       g_free (file->tmp_path);
-      g_free (file);
-      return NULL;
+      file->tmp_path = g_strdup_printf ("%s.tmp-XXXXXX", path);
+      fd = g_mkstemp_full (file->tmp_path, O_RDWR | O_CLOEXEC, 0644);
+      if (fd < 0)
+        {
+          fail_errno (error, file->tmp_path, _("create"), errno);
+          g_free (file->path);
+          g_free (file->tmp_path);
+          g_free (file);
+          return NULL;
+        }
+      /* Another writer's sweep may have taken it between mkstemp and our
+       * lock: then it is gone from the folder, and we start again. */
+      if (flock (fd, LOCK_EX) == 0 && fstat (fd, &by_fd) == 0 &&
+          stat (file->tmp_path, &by_path) == 0 &&
+          by_fd.st_dev == by_path.st_dev && by_fd.st_ino == by_path.st_ino)
+        break;
+      close (fd);
     }
   file->fd = fd;
   return file;
@@ -104,20 +151,17 @@ lk_atomic_file_commit (LkAtomicFile *file, GError **error)
       lk_atomic_file_abort (file);
       return FALSE;
     }
-  if (close (file->fd) != 0)
-    {
-      file->fd = -1;
-      fail_errno (error, file->path, _("write"), errno);
-      lk_atomic_file_abort (file);
-      return FALSE;
-    }
-  file->fd = -1;
+  /* Renamed while still open, so our lock keeps other writers' sweeps
+   * away from it until it has its final name. */
   if (g_rename (file->tmp_path, file->path) != 0)
     {
       fail_errno (error, file->path, _("replace"), errno);
       lk_atomic_file_abort (file);
       return FALSE;
     }
+  /* The data is on disk (fsync above): a late close error changes nothing. */
+  close (file->fd);
+  file->fd = -1;
   /* The rename is durable only once the folder is synced too. */
   dir = g_path_get_dirname (file->path);
   dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

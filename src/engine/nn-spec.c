@@ -99,7 +99,7 @@ check_window (const LkNnNode *in, const LkNnNode *n, GError **error)
 static gboolean
 infer (LkNnSpec *spec, LkNnNode *n, GError **error)
 {
-  const LkNnNode *in = n->n_inputs > 0 ? &spec->nodes[n->inputs[0]] : NULL;
+  const LkNnNode *in;
   guint needs_inputs = (n->op == LK_NN_OP_IMAGE || n->op == LK_NN_OP_VECTOR) ? 0 : 1;
 
   if (n->op == LK_NN_OP_CONCAT ? (n->n_inputs < 1) : (n->n_inputs != needs_inputs))
@@ -107,6 +107,9 @@ infer (LkNnSpec *spec, LkNnNode *n, GError **error)
   for (guint i = 0; i < n->n_inputs; i++)
     if (n->inputs[i] >= spec->n_nodes)
       goto bad_inputs;
+  /* Only once the index is known to be in range (UBSan: an index read
+   * from a model file, taken before the check, is out of bounds). */
+  in = n->n_inputs > 0 ? &spec->nodes[n->inputs[0]] : NULL;
 
   switch (n->op)
     {

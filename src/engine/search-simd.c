@@ -20,6 +20,7 @@
 #include "search-private.h"
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define LK_X86 1
 #endif
@@ -733,6 +734,17 @@ static const LkSearchKernels kernels_avx512 = {
 
 #endif /* LK_X86 */
 
+#ifdef LK_X86
+/* __builtin_cpu_supports ("f16c") is GCC's: clang 14 (which builds the
+ * fuzzers) has no such feature name, so ask CPUID (leaf 1, ECX). */
+static gboolean
+cpu_has_f16c (void)
+{
+  unsigned int a, b, c, d;
+  return __get_cpuid (1, &a, &b, &c, &d) && (c & bit_F16C) != 0;
+}
+#endif
+
 static gboolean
 cpu_has (LkSearchIsa isa)
 {
@@ -766,10 +778,10 @@ _lk_search_kernels (LkSearchIsa isa)
     {
 #ifdef LK_X86
     case LK_SEARCH_ISA_AVX2:
-      return __builtin_cpu_supports ("f16c") ? &kernels_avx2 : &kernels_avx2_no_f16c;
+      return cpu_has_f16c () ? &kernels_avx2 : &kernels_avx2_no_f16c;
     case LK_SEARCH_ISA_AVX512:
       /* Every AVX-512 CPU has F16C; checked anyway. */
-      return __builtin_cpu_supports ("f16c") ? &kernels_avx512 : &kernels_avx2_no_f16c;
+      return cpu_has_f16c () ? &kernels_avx512 : &kernels_avx2_no_f16c;
 #endif
     default:
       return &kernels_scalar;
