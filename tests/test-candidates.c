@@ -305,6 +305,31 @@ test_deck_order (void)
   g_assert_cmpuint (lk_query_deck_remaining (deck), ==, 0);
   g_assert_false (lk_query_deck_next (deck, &id));
 
+  /* Given back: drawn again first, the last given back first; an id
+   * not in the pool or never drawn is not given back. */
+  {
+    g_autoptr(LkQueryDeck) d = lk_query_deck_new (10, pool, G_N_ELEMENTS (pool), 9);
+    guint32 first, second, got;
+    g_assert_true (lk_query_deck_next (d, &first));
+    g_assert_true (lk_query_deck_next (d, &second));
+    lk_query_deck_put_back (d, first);
+    lk_query_deck_put_back (d, second);
+    lk_query_deck_put_back (d, 2);
+    g_assert_cmpuint (lk_query_deck_remaining (d), ==, G_N_ELEMENTS (pool));
+    g_assert_true (lk_query_deck_next (d, &got));
+    g_assert_cmpuint (got, ==, second);
+    g_assert_true (lk_query_deck_next (d, &got));
+    g_assert_cmpuint (got, ==, first);
+    n = 2;
+    while (lk_query_deck_next (d, &got))
+      {
+        g_assert_cmpuint (got, !=, first);
+        g_assert_cmpuint (got, !=, second);
+        n++;
+      }
+    g_assert_cmpuint (n, ==, G_N_ELEMENTS (pool));
+  }
+
   /* NULL pool: every image. */
   {
     g_autoptr(LkQueryDeck) all = lk_query_deck_new (4, NULL, 0, 1);

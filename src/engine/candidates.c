@@ -210,6 +210,7 @@ struct _LkQueryDeck
   guint8  *used;        /* (n_images,) 1 = drawn or marked */
   guint8  *in_pool;     /* (n_images,) */
   guint    remaining;
+  GArray  *returned;    /* guint32, given back: drawn again first, last on top */
 };
 
 LkQueryDeck *
@@ -237,6 +238,7 @@ lk_query_deck_new (guint n_images, const guint32 *pool, guint n_pool, guint64 se
       self->order[self->n_pool++] = id;
     }
   self->remaining = self->n_pool;
+  self->returned = g_array_new (FALSE, FALSE, sizeof (guint32));
 
   /* Fisher–Yates, so every order is equally likely. */
   rand = g_rand_new_with_seed_array (seed_words, 2);
@@ -258,6 +260,7 @@ lk_query_deck_free (LkQueryDeck *self)
   g_free (self->order);
   g_free (self->used);
   g_free (self->in_pool);
+  g_array_unref (self->returned);
   g_free (self);
 }
 
@@ -283,6 +286,17 @@ gboolean
 lk_query_deck_next (LkQueryDeck *self, guint32 *id_out)
 {
   g_return_val_if_fail (self != NULL && id_out != NULL, FALSE);
+  while (self->returned->len > 0)
+    {
+      guint32 id = g_array_index (self->returned, guint32, self->returned->len - 1);
+      g_array_set_size (self->returned, self->returned->len - 1);
+      if (!self->used[id])
+        {
+          *id_out = id;
+          lk_query_deck_mark_used (self, id);
+          return TRUE;
+        }
+    }
   while (self->next < self->n_pool && self->used[self->order[self->next]])
     self->next++;
   if (self->next == self->n_pool)
@@ -290,6 +304,17 @@ lk_query_deck_next (LkQueryDeck *self, guint32 *id_out)
   *id_out = self->order[self->next++];
   lk_query_deck_mark_used (self, *id_out);
   return TRUE;
+}
+
+void
+lk_query_deck_put_back (LkQueryDeck *self, guint32 id)
+{
+  g_return_if_fail (self != NULL);
+  if (id >= self->n_images || !self->used[id] || !self->in_pool[id])
+    return;
+  self->used[id] = 0;
+  self->remaining++;
+  g_array_append_val (self->returned, id);
 }
 
 guint

@@ -83,6 +83,10 @@ gboolean     lk_query_deck_is_used   (LkQueryDeck    *self,
 /* The next id not yet used, which becomes used; FALSE when none is left. */
 gboolean     lk_query_deck_next      (LkQueryDeck    *self,
                                       guint32        *id_out);
+/* Gives back @id, drawn but not asked about after all: it is drawn
+ * again before the rest (the last given back first). */
+void         lk_query_deck_put_back  (LkQueryDeck    *self,
+                                      guint32         id);
 /* Ids of the pool not yet used. */
 guint        lk_query_deck_remaining (LkQueryDeck    *self);
 
