@@ -23,6 +23,7 @@
 #include "fileutil.h"
 #include "lk-label-view-private.h"
 #include "lk-source-dropdown.h"
+#include "lk-source-slot.h"
 #include "lk-status-page.h"
 #include "lk-thumbnail.h"
 #include "lk-weak-ref.h"
@@ -95,10 +96,7 @@ struct _LkLabelView
   GRand           *rand;
   char            *agreement;            /* the source whose agreement is shown */
   gboolean         agreement_chosen;
-  char            *source[N_SOURCES];
-  LkSourceIndex   *index[N_SOURCES];
-  char            *pending[N_SOURCES];
-  char            *failed[N_SOURCES];
+  LkSourceSlot    *slot[N_SOURCES];
   GQueue           ahead;                /* LkCandidate, chosen in advance */
   LkCandidate     *current;              /* shown, or NULL */
   gboolean         current_undone;       /* shown again by an undo */
@@ -138,7 +136,7 @@ lk_label_view_get_busy (LkLabelView *self)
   if (!self->loaded || self->n_writing > 0 || self->choosing || self->notify_source != 0)
     return TRUE;
   for (guint i = 0; i < N_SOURCES; i++)
-    if (self->index[i] == NULL && self->failed[i] == NULL)
+    if (lk_source_slot_get_waiting (self->slot[i]))
       return TRUE;
   return FALSE;
 }
@@ -157,13 +155,6 @@ on_error_response (LkLabelView *self, int response)
     gtk_info_bar_set_revealed (self->error_bar, FALSE);
 }
 
-static const char *
-label_of (LkLabelView *self, const char *name)
-{
-  const LkEmbeddingSource *s = lk_search_service_find_source (self->service, name);
-  return s != NULL ? s->label : name;
-}
-
 /* The other source of the pair: the one whose agreement is shown,
  * unless that is golden features. */
 static const char *
@@ -178,8 +169,8 @@ static LkSourceIndex *
 agreement_index (LkLabelView *self)
 {
   for (guint i = 0; i < N_SOURCES; i++)
-    if (self->index[i] != NULL && g_strcmp0 (self->source[i], self->agreement) == 0)
-      return self->index[i];
+    if (g_strcmp0 (lk_source_slot_get_name (self->slot[i]), self->agreement) == 0)
+      return lk_source_slot_get_index (self->slot[i]);
   return NULL;
 }
 
@@ -231,14 +222,14 @@ show_current (LkLabelView *self)
   else if (c->reason == LK_CANDIDATE_DISAGREE)
     /* TRANSLATORS: why this triplet is asked: the two sources' labels */
     reason = g_strdup_printf (_("%s and %s order A and B differently."),
-                              label_of (self, self->source[REF]),
-                              label_of (self, self->source[OTHER]));
+                              lk_source_slot_get_label (self->slot[REF]),
+                              lk_source_slot_get_label (self->slot[OTHER]));
   else
     /* TRANSLATORS: why this triplet is asked: the two sources' labels */
     reason = g_strdup_printf (_("%s and %s agree here; A and B are nearly as close to the "
-                                "query by %s."), label_of (self, self->source[REF]),
-                              label_of (self, self->source[OTHER]),
-                              label_of (self, self->source[REF]));
+                                "query by %s."), lk_source_slot_get_label (self->slot[REF]),
+                              lk_source_slot_get_label (self->slot[OTHER]),
+                              lk_source_slot_get_label (self->slot[REF]));
   gtk_label_set_label (self->reason_label, reason);
 }
 
@@ -332,7 +323,8 @@ choose_ahead (LkLabelView *self)
   g_autoptr(GTask) task = NULL;
   Choose *c;
 
-  if (self->choosing || self->exhausted || self->index[REF] == NULL || self->index[OTHER] == NULL ||
+  if (self->choosing || self->exhausted || lk_source_slot_get_index (self->slot[REF]) == NULL ||
+      lk_source_slot_get_index (self->slot[OTHER]) == NULL ||
       g_queue_get_length (&self->ahead) >= AHEAD)
     return;
   c = g_new0 (Choose, 1);
@@ -346,7 +338,7 @@ choose_ahead (LkLabelView *self)
       return;
     }
   for (guint i = 0; i < N_SOURCES; i++)
-    c->index[i] = lk_source_index_ref (self->index[i]);
+    c->index[i] = lk_source_index_ref (lk_source_slot_get_index (self->slot[i]));
   c->seed = g_rand_int (self->rand);
   self->choosing = TRUE;
   task = g_task_new (NULL, self->cancellable, on_chosen, lk_weak_ref_new (self));
@@ -374,108 +366,44 @@ drop_ahead (LkLabelView *self)
 static void
 on_prepare_progress (LkLabelView *self, const char *name, guint done, guint total)
 {
-  g_autofree char *text = NULL;
-  gboolean ours = FALSE;
-
-  for (guint i = 0; i < N_SOURCES; i++)
-    ours |= self->index[i] == NULL && g_strcmp0 (self->pending[i], name) == 0;
-  if (!ours)
-    return;
-  if (total == 0)
-    text = g_strdup_printf (_("Loading %s…"), label_of (self, name));
-  else if (done < total)
-    text = g_strdup_printf (_("Computing %s: %'u of %'u images…"), label_of (self, name), done, total);
-  else
-    text = g_strdup_printf (_("Indexing %s…"), label_of (self, name));
-  gtk_label_set_label (self->progress_label, text);
-  gtk_progress_bar_set_fraction (self->progress_bar, total > 0 ? (double) done / total : 0);
-  gtk_revealer_set_reveal_child (self->progress_revealer, TRUE);
-}
-
-typedef struct {
-  GWeakRef  view;
-  char     *name;
-} Prepare;
-
-static void
-prepare_free (Prepare *p)
-{
-  g_weak_ref_clear (&p->view);
-  g_free (p->name);
-  g_free (p);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Prepare, prepare_free)
-
-static void
-on_prepared (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr(Prepare) p = user_data;
-  g_autoptr(LkLabelView) self = g_weak_ref_get (&p->view);
-  GCancellable *ours = g_task_get_cancellable (G_TASK (result));
-  g_autoptr(GError) error = NULL;
-  g_autoptr(LkSourceIndex) index = lk_search_service_prepare_finish (LK_SEARCH_SERVICE (source),
-                                                                     result, &error);
-
-  if (self == NULL || self->service != LK_SEARCH_SERVICE (source) ||
-      (ours != NULL && g_cancellable_is_cancelled (ours)))
-    return;
   for (guint i = 0; i < N_SOURCES; i++)
     {
-      if (g_strcmp0 (self->pending[i], p->name) != 0)
+      g_autofree char *text = lk_source_slot_dup_progress (self->slot[i], name, done, total);
+
+      if (text == NULL)
         continue;
-      g_clear_pointer (&self->pending[i], g_free);
-      if (g_strcmp0 (self->source[i], p->name) != 0 || self->index[i] != NULL)
-        continue;
-      if (index != NULL)
-        self->index[i] = lk_source_index_ref (index);
-      else
-        {
-          self->failed[i] = g_strdup (p->name);
-          if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-            show_error (self, error->message);
-        }
+      gtk_label_set_label (self->progress_label, text);
+      gtk_progress_bar_set_fraction (self->progress_bar, total > 0 ? (double) done / total : 0);
+      gtk_revealer_set_reveal_child (self->progress_revealer, TRUE);
+      return;
     }
+}
+
+/* One of the two is ready, or could not be. */
+static void
+on_slot_changed (LkLabelView *self, LkSourceSlot *slot)
+{
+  const char *error = lk_source_slot_get_error (slot);
+
+  if (error != NULL && !lk_source_slot_get_stopped (slot))
+    show_error (self, error);
   refresh (self);
   notify_busy (self);
 }
 
-/* Asks for what is missing, while shown; returns whether both are ready. */
+/* Gets both ready, asking for them only while shown; returns whether
+ * both are. */
 static gboolean
 prepare_sources (LkLabelView *self)
 {
+  gboolean mapped = gtk_widget_get_mapped (GTK_WIDGET (self));
   gboolean ready = TRUE;
 
+  /* Triplets chosen with another pair are not what is asked about now. */
+  if (lk_source_slot_set_name (self->slot[OTHER], other_source (self)))
+    drop_ahead (self);
   for (guint i = 0; i < N_SOURCES; i++)
-    {
-      const char *want = i == REF ? REFERENCE : other_source (self);
-
-      if (g_strcmp0 (self->source[i], want) != 0)
-        {
-          g_free (self->source[i]);
-          self->source[i] = g_strdup (want);
-          g_clear_pointer (&self->index[i], lk_source_index_unref);
-          g_clear_pointer (&self->failed[i], g_free);
-          if (i == OTHER)
-            drop_ahead (self);  /* chosen with another pair */
-        }
-      if (self->index[i] != NULL && !lk_search_service_is_current (self->service, self->index[i]))
-        g_clear_pointer (&self->index[i], lk_source_index_unref);
-      if (self->index[i] != NULL)
-        continue;
-      ready = FALSE;
-      if (self->failed[i] != NULL || g_strcmp0 (self->pending[i], want) == 0 ||
-          !gtk_widget_get_mapped (GTK_WIDGET (self)))
-        continue;
-      {
-        Prepare *p = g_new0 (Prepare, 1);
-        g_weak_ref_init (&p->view, self);
-        p->name = g_strdup (want);
-        g_free (self->pending[i]);
-        self->pending[i] = g_strdup (want);
-        lk_search_service_prepare_async (self->service, want, self->cancellable, on_prepared, p);
-      }
-    }
+    ready &= lk_source_slot_update (self->slot[i], mapped);
   return ready;
 }
 
@@ -498,7 +426,8 @@ refresh (LkLabelView *self)
     }
   if (!ready)
     {
-      gboolean failed = self->failed[REF] != NULL || self->failed[OTHER] != NULL;
+      gboolean failed = lk_source_slot_get_error (self->slot[REF]) != NULL ||
+                        lk_source_slot_get_error (self->slot[OTHER]) != NULL;
       if (self->current == NULL || failed)
         show_status (self, failed ? _("No Triplets to Ask About") : _("Getting Ready…"),
                      failed ? _("The sources that choose the triplets could not be used.")
@@ -836,7 +765,7 @@ on_agreement_selected (LkLabelView *self)
   self->agreement = g_strdup (name);
   self->agreement_chosen = TRUE;
   for (guint i = 0; i < N_SOURCES; i++)
-    g_clear_pointer (&self->failed[i], g_free);
+    lk_source_slot_retry (self->slot[i]);
   refresh (self);
 }
 
@@ -847,11 +776,7 @@ reset (LkLabelView *self)
   g_clear_object (&self->cancellable);
   self->cancellable = g_cancellable_new ();
   for (guint i = 0; i < N_SOURCES; i++)
-    {
-      g_clear_pointer (&self->index[i], lk_source_index_unref);
-      g_clear_pointer (&self->pending[i], g_free);
-      g_clear_pointer (&self->failed[i], g_free);
-    }
+    lk_source_slot_set_service (self->slot[i], self->service);
   drop_ahead (self);
   g_clear_pointer (&self->current, g_free);
   g_clear_pointer (&self->deck, lk_query_deck_free);
@@ -929,7 +854,7 @@ lk_label_view_finalize (GObject *object)
   g_rand_free (self->rand);
   g_free (self->agreement);
   for (guint i = 0; i < N_SOURCES; i++)
-    g_free (self->source[i]);
+    g_clear_object (&self->slot[i]);
   G_OBJECT_CLASS (lk_label_view_parent_class)->finalize (object);
 }
 
@@ -1060,6 +985,12 @@ lk_label_view_init (LkLabelView *self)
   self->rand = g_rand_new_with_seed (1);
   self->cancellable = g_cancellable_new ();
   g_queue_init (&self->ahead);
+  for (guint i = 0; i < N_SOURCES; i++)
+    {
+      self->slot[i] = lk_source_slot_new ();
+      g_signal_connect_swapped (self->slot[i], "changed", G_CALLBACK (on_slot_changed), self);
+    }
+  lk_source_slot_set_name (self->slot[REF], REFERENCE);
   add_keys (self);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "label.answer", FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "label.undo", FALSE);
@@ -1088,10 +1019,13 @@ lk_label_view_set_session (LkLabelView *self, LkSession *session)
   g_set_object (&self->session, session);
   g_clear_object (&self->service);
   if (session != NULL)
+    self->service = g_object_ref (lk_session_get_search_service (session));
+  for (guint i = 0; i < N_SOURCES; i++)
+    lk_source_slot_set_service (self->slot[i], self->service);
+  if (session != NULL)
     {
       LkThumbnailer *thumbnailer = lk_session_get_thumbnailer (session);
 
-      self->service = g_object_ref (lk_session_get_search_service (session));
       lk_thumbnail_set_thumbnailer (self->query_thumbnail, thumbnailer);
       lk_thumbnail_set_thumbnailer (self->a_thumbnail, thumbnailer);
       lk_thumbnail_set_thumbnailer (self->b_thumbnail, thumbnailer);
@@ -1154,7 +1088,7 @@ _lk_label_view_get_agreement_source (LkLabelView *self)
 const char *
 _lk_label_view_get_other_source (LkLabelView *self)
 {
-  return self->source[OTHER];
+  return lk_source_slot_get_name (self->slot[OTHER]);
 }
 
 GtkDropDown *

@@ -14,6 +14,7 @@
 #include "lk-neighbour-grid.h"
 #include "lk-query-view-private.h"
 #include "lk-source-dropdown.h"
+#include "lk-source-slot.h"
 #include "lk-status-page.h"
 #include "lk-thumbnail.h"
 #include "lk-thumbnailer-private.h"
@@ -50,12 +51,8 @@ struct _LkQueryView
   /* Owned */
   LkSession            *session;
   LkSearchService      *service;
-  char                 *source[N_SIDES];
-  LkSourceIndex        *index[N_SIDES];
-  char                 *failed[N_SIDES];      /* the source whose preparation failed */
-  char                 *pending[N_SIDES];     /* the source asked for and not yet ready */
+  LkSourceSlot         *slot[N_SIDES];
   gboolean              second_chosen;        /* by the person, not by default */
-  GCancellable         *prepare_cancellable;
   GCancellable         *query_cancellable;
   GCancellable         *picture_cancellable;
   GtkNativeDialog      *chooser;
@@ -78,6 +75,7 @@ enum {
   PROP_0,
   PROP_SESSION,
   PROP_BUSY,
+  PROP_COMPARE,
   N_PROPS
 };
 
@@ -119,7 +117,7 @@ lk_query_view_get_busy (LkQueryView *self)
   if (self->image < 0 && self->file == NULL)
     return FALSE;
   for (guint i = 0; i < n_sides (self); i++)
-    if (self->index[i] == NULL && self->failed[i] == NULL)
+    if (lk_source_slot_get_waiting (self->slot[i]))
       return TRUE;
   return FALSE;
 }
@@ -190,42 +188,20 @@ show_query_header (LkQueryView *self)
 
 /* Progress of the sources being prepared ------------------------------------------ */
 
-static gboolean
-side_waits_for (LkQueryView *self, const char *name)
-{
-  for (guint i = 0; i < n_sides (self); i++)
-    if (self->index[i] == NULL && self->failed[i] == NULL && g_strcmp0 (self->source[i], name) == 0)
-      return TRUE;
-  return FALSE;
-}
-
-static const char *
-label_of (LkQueryView *self, const char *name)
-{
-  const LkEmbeddingSource *s = self->service != NULL ? lk_search_service_find_source (self->service, name)
-                                                     : NULL;
-  return s != NULL ? s->label : name;
-}
-
 static void
 on_prepare_progress (LkQueryView *self, const char *name, guint done, guint total)
 {
-  g_autofree char *text = NULL;
+  for (guint i = 0; i < n_sides (self); i++)
+    {
+      g_autofree char *text = lk_source_slot_dup_progress (self->slot[i], name, done, total);
 
-  if (!side_waits_for (self, name))
-    return;
-  if (total == 0)
-    /* TRANSLATORS: getting a source's rows ready, with its label */
-    text = g_strdup_printf (_("Loading %s…"), label_of (self, name));
-  else if (done < total)
-    /* TRANSLATORS: computing a source's rows: label, images done, images in all */
-    text = g_strdup_printf (_("Computing %s: %'u of %'u images…"), label_of (self, name), done, total);
-  else
-    /* TRANSLATORS: building the search index of a source, with its label */
-    text = g_strdup_printf (_("Indexing %s…"), label_of (self, name));
-  gtk_label_set_label (self->progress_label, text);
-  gtk_progress_bar_set_fraction (self->progress_bar, total > 0 ? (double) done / total : 0);
-  gtk_revealer_set_reveal_child (self->progress_revealer, TRUE);
+      if (text == NULL)
+        continue;
+      gtk_label_set_label (self->progress_label, text);
+      gtk_progress_bar_set_fraction (self->progress_bar, total > 0 ? (double) done / total : 0);
+      gtk_revealer_set_reveal_child (self->progress_revealer, TRUE);
+      return;
+    }
 }
 
 static void
@@ -234,107 +210,53 @@ update_progress_shown (LkQueryView *self)
   gboolean waiting = FALSE;
 
   for (guint i = 0; i < n_sides (self); i++)
-    waiting |= self->index[i] == NULL && self->failed[i] == NULL;
+    waiting |= lk_source_slot_get_waiting (self->slot[i]);
   if (!waiting || (self->image < 0 && self->file == NULL))
     gtk_revealer_set_reveal_child (self->progress_revealer, FALSE);
 }
 
 /* Preparing the sources ------------------------------------------------------------- */
 
-typedef struct {
-  GWeakRef  view;
-  char     *name;
-} Prepare;
-
+/* A side's source is ready, or could not be. */
 static void
-prepare_free (Prepare *p)
+on_slot_changed (LkQueryView *self, LkSourceSlot *slot)
 {
-  g_weak_ref_clear (&p->view);
-  g_free (p->name);
-  g_free (p);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Prepare, prepare_free)
-
-static void
-on_prepared (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr(Prepare) p = user_data;
-  g_autoptr(LkQueryView) self = g_weak_ref_get (&p->view);
-  GCancellable *ours = g_task_get_cancellable (G_TASK (result));
-  g_autoptr(GError) error = NULL;
-  g_autoptr(LkSourceIndex) index = lk_search_service_prepare_finish (LK_SEARCH_SERVICE (source),
-                                                                     result, &error);
-
-  /* Our own cancellable: the view moved on (another collection, gone). */
-  if (self == NULL || self->service != LK_SEARCH_SERVICE (source) ||
-      (ours != NULL && g_cancellable_is_cancelled (ours)))
-    return;
-  for (guint i = 0; i < N_SIDES; i++)
-    {
-      if (g_strcmp0 (self->pending[i], p->name) != 0)
-        continue;
-      g_clear_pointer (&self->pending[i], g_free);
-      if (g_strcmp0 (self->source[i], p->name) != 0 || self->index[i] != NULL)
-        continue;
-      if (index != NULL)
-        {
-          self->index[i] = lk_source_index_ref (index);
-          continue;
-        }
-      self->failed[i] = g_strdup (p->name);
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        /* Stopped by the person: a new query tries again. */
-        lk_neighbour_grid_show_message (grid_of (self, i), _("Stopped. Choose an image or a "
-                                                             "source to start again."));
-      else
-        lk_neighbour_grid_show_message (grid_of (self, i), error->message);
-    }
   update_progress_shown (self);
   refresh (self);
   notify_busy (self);
 }
 
-/* Asks for the sides' indexes; only while shown, since the first build
- * of a source takes seconds of both cores. */
+/* Gets the sides' indexes; asks for them only while shown, since the
+ * first build of a source takes seconds of both cores. */
 static gboolean
 prepare_sides (LkQueryView *self)
 {
+  gboolean mapped = gtk_widget_get_mapped (GTK_WIDGET (self));
   gboolean ready = TRUE;
 
   for (guint i = 0; i < n_sides (self); i++)
     {
-      if (self->index[i] != NULL &&
-          (g_strcmp0 (lk_source_index_get_name (self->index[i]), self->source[i]) != 0 ||
-           !lk_search_service_is_current (self->service, self->index[i])))
-        g_clear_pointer (&self->index[i], lk_source_index_unref);
-      if (self->index[i] == NULL && self->source[i] != NULL)
-        {
-          LkSourceIndex *ready_index = lk_search_service_lookup (self->service, self->source[i]);
-          if (ready_index != NULL && lk_search_service_is_current (self->service, ready_index))
-            self->index[i] = lk_source_index_ref (ready_index);
-        }
-      if (self->index[i] != NULL)
+      LkSourceSlot *slot = self->slot[i];
+      LkNeighbourGrid *grid = grid_of (self, i);
+
+      if (lk_source_slot_update (slot, mapped))
         continue;
       ready = FALSE;
-      if (self->failed[i] != NULL || self->source[i] == NULL ||
-          g_strcmp0 (self->pending[i], self->source[i]) == 0)
-        continue;
-      if (gtk_widget_get_mapped (GTK_WIDGET (self)))
+      if (lk_source_slot_get_error (slot) != NULL)
         {
-          Prepare *p = g_new0 (Prepare, 1);
-
-          g_weak_ref_init (&p->view, self);
-          p->name = g_strdup (self->source[i]);
-          g_free (self->pending[i]);
-          self->pending[i] = g_strdup (self->source[i]);
-          lk_neighbour_grid_set_title (grid_of (self, i), label_of (self, self->source[i]));
-          lk_neighbour_grid_set_detail (grid_of (self, i), NULL);
-          if (lk_neighbour_grid_get_message (grid_of (self, i)) != NULL ||
-              g_list_model_get_n_items (lk_neighbour_grid_get_model (grid_of (self, i))) == 0)
-            lk_neighbour_grid_show_message (grid_of (self, i), _("Getting the source ready…"));
-          lk_search_service_prepare_async (self->service, self->source[i],
-                                           self->prepare_cancellable, on_prepared, p);
+          lk_neighbour_grid_set_title (grid, lk_source_slot_get_label (slot));
+          lk_neighbour_grid_set_detail (grid, NULL);
+          lk_neighbour_grid_show_message (grid, lk_source_slot_get_stopped (slot)
+                                          ? _("Stopped. Choose an image or a source to start again.")
+                                          : lk_source_slot_get_error (slot));
+        }
+      else if (lk_source_slot_get_pending (slot) &&
+               (lk_neighbour_grid_get_message (grid) != NULL ||
+                g_list_model_get_n_items (lk_neighbour_grid_get_model (grid)) == 0))
+        {
+          lk_neighbour_grid_set_title (grid, lk_source_slot_get_label (slot));
+          lk_neighbour_grid_set_detail (grid, NULL);
+          lk_neighbour_grid_show_message (grid, _("Getting the source ready…"));
         }
     }
   return ready;
@@ -435,6 +357,7 @@ static void
 run_query (LkQueryView *self)
 {
   LkQuerySpec spec = { 0 };
+  LkSourceIndex *indexes[N_SIDES];
 
   g_cancellable_cancel (self->query_cancellable);
   g_clear_object (&self->query_cancellable);
@@ -445,7 +368,9 @@ run_query (LkQueryView *self)
   spec.same_category = gtk_check_button_get_active (self->category_check);
   self->querying = TRUE;
   self->started_at = g_get_monotonic_time ();
-  lk_search_service_query_async (self->service, self->index, n_sides (self), &spec,
+  for (guint i = 0; i < n_sides (self); i++)
+    indexes[i] = lk_source_slot_get_index (self->slot[i]);
+  lk_search_service_query_async (self->service, indexes, n_sides (self), &spec,
                                  self->query_cancellable, on_query_done, lk_weak_ref_new (self));
   notify_busy (self);
 }
@@ -476,7 +401,7 @@ request (LkQueryView *self)
 {
   self->requested_at = g_get_monotonic_time ();
   for (guint i = 0; i < N_SIDES; i++)
-    g_clear_pointer (&self->failed[i], g_free);
+    lk_source_slot_retry (self->slot[i]);
   refresh (self);
 }
 
@@ -518,29 +443,22 @@ fill_dropdowns (LkQueryView *self)
    * preparing need not wait for it. */
   if (!lk_search_service_get_sources_listed (self->service))
     {
-      if (self->source[0] == NULL)
-        self->source[0] = g_strdup (DEFAULT_SOURCE);
-      if (self->source[1] == NULL)
-        self->source[1] = g_strdup (DEFAULT_SECOND);
+      if (lk_source_slot_get_name (self->slot[0]) == NULL)
+        lk_source_slot_set_name (self->slot[0], DEFAULT_SOURCE);
+      if (lk_source_slot_get_name (self->slot[1]) == NULL)
+        lk_source_slot_set_name (self->slot[1], DEFAULT_SECOND);
       return;
     }
 
   self->syncing = TRUE;
-  lk_source_dropdown_fill (self->source_dropdown, self->service, self->source[0], DEFAULT_SOURCE);
+  lk_source_dropdown_fill (self->source_dropdown, self->service,
+                           lk_source_slot_get_name (self->slot[0]), DEFAULT_SOURCE);
   lk_source_dropdown_fill (self->second_dropdown, self->service,
-                           self->second_chosen ? self->source[1] : second_default, second_default);
+                           self->second_chosen ? lk_source_slot_get_name (self->slot[1])
+                                               : second_default, second_default);
   self->syncing = FALSE;
-  for (guint i = 0; i < N_SIDES; i++)
-    {
-      const char *name = lk_source_dropdown_get_name (i == 0 ? self->source_dropdown
-                                                             : self->second_dropdown);
-      if (g_strcmp0 (name, self->source[i]) != 0)
-        {
-          g_free (self->source[i]);
-          self->source[i] = g_strdup (name);
-          g_clear_pointer (&self->failed[i], g_free);
-        }
-    }
+  lk_source_slot_set_name (self->slot[0], lk_source_dropdown_get_name (self->source_dropdown));
+  lk_source_slot_set_name (self->slot[1], lk_source_dropdown_get_name (self->second_dropdown));
 }
 
 static void
@@ -553,16 +471,11 @@ on_sources_changed (LkQueryView *self)
 static void
 reset (LkQueryView *self)
 {
-  g_cancellable_cancel (self->prepare_cancellable);
-  g_clear_object (&self->prepare_cancellable);
-  self->prepare_cancellable = g_cancellable_new ();
   g_cancellable_cancel (self->query_cancellable);
   self->querying = FALSE;
   for (guint i = 0; i < N_SIDES; i++)
     {
-      g_clear_pointer (&self->index[i], lk_source_index_unref);
-      g_clear_pointer (&self->failed[i], g_free);
-      g_clear_pointer (&self->pending[i], g_free);
+      lk_source_slot_set_service (self->slot[i], self->service);
       lk_neighbour_grid_show_message (grid_of (self, i), NULL);
     }
   self->image = -1;
@@ -589,10 +502,8 @@ on_source_selected (LkQueryView *self, GParamSpec *pspec, GtkDropDown *dropdown)
   guint side = dropdown == self->source_dropdown ? 0 : 1;
   const char *name = lk_source_dropdown_get_name (dropdown);
 
-  if (self->syncing || g_strcmp0 (name, self->source[side]) == 0)
+  if (self->syncing || !lk_source_slot_set_name (self->slot[side], name))
     return;
-  g_free (self->source[side]);
-  self->source[side] = g_strdup (name);
   if (side == 1)
     self->second_chosen = TRUE;
   request (self);
@@ -603,6 +514,7 @@ on_compare_toggled (LkQueryView *self)
 {
   gtk_widget_set_sensitive (GTK_WIDGET (self->second_dropdown),
                             gtk_check_button_get_active (self->compare_check));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPARE]);
   request (self);
 }
 
@@ -698,7 +610,6 @@ lk_query_view_dispose (GObject *object)
   lk_query_view_set_session (self, NULL);
   g_cancellable_cancel (self->picture_cancellable);
   g_clear_object (&self->picture_cancellable);
-  g_clear_object (&self->prepare_cancellable);
   g_clear_object (&self->query_cancellable);
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (self->chooser);
@@ -713,11 +624,7 @@ lk_query_view_finalize (GObject *object)
   LkQueryView *self = LK_QUERY_VIEW (object);
 
   for (guint i = 0; i < N_SIDES; i++)
-    {
-      g_free (self->source[i]);
-      g_free (self->failed[i]);
-      g_free (self->pending[i]);
-    }
+    g_clear_object (&self->slot[i]);
   g_free (self->file);
   G_OBJECT_CLASS (lk_query_view_parent_class)->finalize (object);
 }
@@ -735,6 +642,9 @@ lk_query_view_get_property (GObject *object, guint prop_id, GValue *value, GPara
     case PROP_BUSY:
       g_value_set_boolean (value, lk_query_view_get_busy (self));
       break;
+    case PROP_COMPARE:
+      g_value_set_boolean (value, gtk_check_button_get_active (self->compare_check));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -749,6 +659,9 @@ lk_query_view_set_property (GObject *object, guint prop_id, const GValue *value,
     {
     case PROP_SESSION:
       lk_query_view_set_session (self, g_value_get_object (value));
+      break;
+    case PROP_COMPARE:
+      gtk_check_button_set_active (self->compare_check, g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -773,6 +686,10 @@ lk_query_view_class_init (LkQueryViewClass *klass)
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_BUSY] =
     g_param_spec_boolean ("busy", NULL, NULL, FALSE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  /* Two sources side by side. */
+  properties[PROP_COMPARE] =
+    g_param_spec_boolean ("compare", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (LK_TYPE_NEIGHBOUR_GRID);
@@ -804,6 +721,7 @@ lk_query_view_class_init (LkQueryViewClass *klass)
 
   gtk_widget_class_install_action (widget_class, "query.open-file", NULL, open_file_action);
   gtk_widget_class_install_action (widget_class, "query.cancel", NULL, cancel_action);
+  gtk_widget_class_install_property_action (widget_class, "query.compare", "compare");
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
                                        "query.open-file", NULL);
 
@@ -816,7 +734,11 @@ lk_query_view_init (LkQueryView *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   self->image = -1;
-  self->prepare_cancellable = g_cancellable_new ();
+  for (guint i = 0; i < N_SIDES; i++)
+    {
+      self->slot[i] = lk_source_slot_new ();
+      g_signal_connect_swapped (self->slot[i], "changed", G_CALLBACK (on_slot_changed), self);
+    }
   g_signal_connect_swapped (self->first_grid, "neighbour-activated",
                             G_CALLBACK (on_neighbour_activated), self);
   g_signal_connect_swapped (self->second_grid, "neighbour-activated",
@@ -846,10 +768,13 @@ lk_query_view_set_session (LkQueryView *self, LkSession *session)
   g_set_object (&self->session, session);
   g_clear_object (&self->service);
   if (session != NULL)
+    self->service = g_object_ref (lk_session_get_search_service (session));
+  for (guint i = 0; i < N_SIDES; i++)
+    lk_source_slot_set_service (self->slot[i], self->service);
+  if (session != NULL)
     {
       LkThumbnailer *thumbnailer = lk_session_get_thumbnailer (session);
 
-      self->service = g_object_ref (lk_session_get_search_service (session));
       lk_thumbnail_set_thumbnailer (self->query_thumbnail, thumbnailer);
       lk_neighbour_grid_set_thumbnailer (self->first_grid, thumbnailer);
       lk_neighbour_grid_set_thumbnailer (self->second_grid, thumbnailer);
