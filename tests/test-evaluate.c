@@ -99,11 +99,53 @@ test_cancelled (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 }
 
+/* Only the triplet columns: the same precision and score as a full run,
+ * Recall@1 and mAP@R left out. */
+static void
+test_triplets_only (void)
+{
+  g_autoptr(LkCollection) c = collection ();
+  const char *sources[] = { "golden", "hog", NULL };
+  g_autoptr(LkEvalTable) full = NULL;
+  g_autoptr(LkEvalTable) part = NULL;
+  g_autoptr(GError) error = NULL;
+  LkEvalOptions o;
+
+  lk_eval_options_init (&o);
+  o.n_generated = 200;
+  o.k = 4;
+  o.sources = sources;
+  full = lk_evaluate (c, &o, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  o.triplets_only = TRUE;
+  part = lk_evaluate (c, &o, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  g_assert_cmpuint (part->n_rows, ==, 2);
+  g_assert_cmpuint (part->n_sets, ==, full->n_sets);
+  for (guint r = 0; r < 2; r++)
+    {
+      g_assert_null (part->rows[r].error);
+      g_assert_cmpstr (part->rows[r].source, ==, full->rows[r].source);
+      for (guint s = 0; s < full->n_sets; s++)
+        {
+          g_assert_cmpfloat (part->rows[r].precision[s], ==, full->rows[r].precision[s]);
+          g_assert_cmpint (part->rows[r].score[s], ==, full->rows[r].score[s]);
+          g_assert_cmpuint (part->rows[r].score_counted[s], ==, full->rows[r].score_counted[s]);
+        }
+      g_assert_cmpuint (full->rows[r].map_queries, ==, 24);
+      g_assert_cmpuint (part->rows[r].map_queries, ==, 0);
+      g_assert_cmpfloat (part->rows[r].recall_at_1, ==, 0);
+      g_assert_cmpfloat (part->rows[r].map_at_r, ==, 0);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   lk_test_init (&argc, &argv);
   g_test_add_func ("/engine/evaluate/async", test_async_table);
   g_test_add_func ("/engine/evaluate/cancelled", test_cancelled);
+  g_test_add_func ("/engine/evaluate/triplets-only", test_triplets_only);
   return g_test_run ();
 }

@@ -609,8 +609,10 @@ test_drop (void)
 {
   g_autofree char *root = make_collection ("dropped");
   g_autofree char *png = g_build_filename (root, "alpha", "a1.png", NULL);
+  g_autofree char *txt = g_build_filename (root, "gamma", "notes.txt", NULL);
   g_autoptr(GFile) folder = g_file_new_for_path (root);
   g_autoptr(GFile) file = g_file_new_for_path (png);
+  g_autoptr(GFile) text = g_file_new_for_path (txt);
   LkWindow *window = new_window ();
 
   g_assert_true (drop_files (window, folder));
@@ -618,10 +620,17 @@ test_drop (void)
   g_assert_nonnull (collection_of (window));
   g_assert_cmpstr (lk_collection_get_root (collection_of (window)), ==, root);
 
-  /* A file is not a collection: refused, with a word why. */
-  g_assert_false (drop_files (window, file));
+  /* An image file is a query: the Query view shows it. */
+  g_assert_true (drop_files (window, file));
   g_assert_false (lk_session_get_opening (lk_window_get_session (window)));
-  g_assert_nonnull (strstr (_lk_window_get_message (window), "a1.png"));
+  g_assert_cmpstr (lk_session_get_activated_file (lk_window_get_session (window)), ==, png);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (_lk_window_get_views (window)), ==, "query");
+  g_assert_null (_lk_window_get_message (window));
+
+  /* Neither a folder nor an image: refused, with a word why. */
+  g_assert_false (drop_files (window, text));
+  g_assert_false (lk_session_get_opening (lk_window_get_session (window)));
+  g_assert_nonnull (strstr (_lk_window_get_message (window), "notes.txt"));
   g_assert_cmpint (_lk_window_get_message_type (window), ==, GTK_MESSAGE_WARNING);
 
   close_window (window);

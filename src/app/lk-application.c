@@ -60,6 +60,11 @@ set_accels (GtkApplication *app)
     { "window.close", { "<Control>w", NULL } },
     { "win.open", { "<Control>o", NULL } },
     { "win.show-view::browse", { "<Alt>1", NULL } },
+    /* The Query, Label and Evaluate views (issue 7); Alt+3 and Alt+4
+     * are kept for Training and Buffers, in the order of DESIGN.md. */
+    { "win.show-view::query", { "<Alt>2", NULL } },
+    { "win.show-view::label", { "<Alt>5", NULL } },
+    { "win.show-view::evaluate", { "<Alt>6", NULL } },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (accels); i++)

@@ -5,15 +5,17 @@
 #include <stdlib.h>
 
 #include "lk-screenshot.h"
+#include "lk-window-private.h"
 
 #define POLL_MS 100
 #define QUIET_POLLS 5          /* 0.5 s with nothing pending: animations are over */
-#define TIMEOUT_POLLS 1200     /* 2 minutes */
+#define TIMEOUT_POLLS 6000     /* 10 minutes: the first evaluation of Fashion-MNIST takes 3 */
 
 typedef struct {
   LkWindow *window;
   char     *path;
   char     *view;
+  char     *action;           /* activated on the view once shown, or NULL */
   int       image;            /* -1: none */
   gboolean  prepared;
   guint     quiet;
@@ -32,6 +34,7 @@ shot_free (Shot *shot)
   g_object_unref (shot->window);
   g_free (shot->path);
   g_free (shot->view);
+  g_free (shot->action);
   g_free (shot);
 }
 
@@ -55,6 +58,12 @@ save (LkWindow *window, const char *path)
   return gdk_texture_save_to_png (texture, path);
 }
 
+static GtkWidget *
+visible_page (Shot *shot)
+{
+  return gtk_stack_get_visible_child (_lk_window_get_views (shot->window));
+}
+
 /* The view and the image, once the collection is there. */
 static void
 prepare (Shot *shot, LkSession *session)
@@ -70,7 +79,31 @@ prepare (Shot *shot, LkSession *session)
         g_printerr ("screenshot: there is no image %d in %s\n", shot->image,
                     lk_collection_get_name (coll));
     }
+  if (shot->action != NULL)
+    {
+      g_autofree char *name = NULL;
+      g_autoptr(GVariant) target = NULL;
+      g_autoptr(GError) error = NULL;
+
+      if (!g_action_parse_detailed_name (shot->action, &name, &target, &error) ||
+          !gtk_widget_activate_action_variant (visible_page (shot), name, target))
+        g_printerr ("screenshot: the view has no action %s%s%s\n", shot->action,
+                    error != NULL ? ": " : "", error != NULL ? error->message : "");
+    }
   shot->prepared = TRUE;
+}
+
+/* The views say when they are still at work (a "busy" property:
+ * preparing a source, evaluating). */
+static gboolean
+view_busy (Shot *shot)
+{
+  GtkWidget *page = visible_page (shot);
+  gboolean busy = FALSE;
+
+  if (page != NULL && g_object_class_find_property (G_OBJECT_GET_CLASS (page), "busy") != NULL)
+    g_object_get (page, "busy", &busy, NULL);
+  return busy;
 }
 
 static gboolean
@@ -91,7 +124,7 @@ poll_settled (gpointer data)
   if (!shot->prepared)
     prepare (shot, session);
 
-  busy = lk_thumbnailer_get_n_pending (lk_session_get_thumbnailer (session)) > 0;
+  busy = lk_thumbnailer_get_n_pending (lk_session_get_thumbnailer (session)) > 0 || view_busy (shot);
   shot->quiet = busy ? 0 : shot->quiet + 1;
   if (shot->quiet < QUIET_POLLS)
     return G_SOURCE_CONTINUE;
@@ -113,6 +146,7 @@ lk_screenshot_start (LkWindow *window)
   const char *view = g_getenv ("LIKENESS_SCREENSHOT_VIEW");
   const char *image = g_getenv ("LIKENESS_SCREENSHOT_IMAGE");
   const char *size = g_getenv ("LIKENESS_SCREENSHOT_SIZE");
+  const char *action = g_getenv ("LIKENESS_SCREENSHOT_ACTION");
   int width, height;
 
   g_return_if_fail (LK_IS_WINDOW (window));
@@ -121,6 +155,7 @@ lk_screenshot_start (LkWindow *window)
   shot->path = g_strdup (g_getenv ("LIKENESS_SCREENSHOT"));
   shot->view = g_strdup (view != NULL && *view != '\0' ? view : "browse");
   shot->image = image != NULL && *image != '\0' ? atoi (image) : -1;
+  shot->action = action != NULL && *action != '\0' ? g_strdup (action) : NULL;
   if (size != NULL && sscanf (size, "%dx%d", &width, &height) == 2 && width > 0 && height > 0)
     gtk_window_set_default_size (GTK_WINDOW (window), width, height);
   g_timeout_add_full (G_PRIORITY_LOW, POLL_MS, poll_settled, shot, (GDestroyNotify) shot_free);

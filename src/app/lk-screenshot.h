@@ -6,9 +6,12 @@
  *   LIKENESS_SCREENSHOT_VIEW=NAME    the view page to show (default: browse)
  *   LIKENESS_SCREENSHOT_IMAGE=N      activate image N of the collection first
  *   LIKENESS_SCREENSHOT_SIZE=WxH     the window's size (default: as remembered)
+ *   LIKENESS_SCREENSHOT_ACTION=NAME  then activate this action of the view
+ *                                    (e.g. query.compare: two sources)
  *
  * "Settled": a collection is open, nothing is opening, the thumbnailer
- * has no request left, for several frames in a row. The app quits after
+ * has no request left and the view is not busy (its "busy" property:
+ * preparing a source, evaluating), for several polls in a row. The app quits after
  * writing; on failure it prints why and quits with nothing written. */
 #pragma once
 

@@ -3,16 +3,12 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
-#ifdef __linux__
-#include <errno.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
 
 #include "lk-collection-boxed.h"
 #include "lk-progress-relay.h"
+#include "lk-search-service.h"
 #include "lk-session.h"
+#include "lk-worker.h"
 
 struct _LkSession
 {
@@ -21,9 +17,11 @@ struct _LkSession
   /* Owned */
   LkCollection    *collection;
   LkThumbnailer   *thumbnailer;
+  LkSearchService *search_service;
   LkScanOptions    scan_options;
   char            *builtin_dir;
   int              activated_image;
+  char            *activated_file;
 
   /* The open in progress, if any */
   GTask           *current_open;
@@ -46,6 +44,7 @@ enum {
 
 enum {
   IMAGE_ACTIVATED,
+  FILE_ACTIVATED,
   OPEN_PROGRESS,
   N_SIGNALS
 };
@@ -70,7 +69,11 @@ lk_session_finalize (GObject *object)
 
   g_clear_pointer (&self->collection, lk_collection_unref);
   g_clear_object (&self->thumbnailer);
+  /* Stops its workers now: a view's request may keep it alive a little. */
+  lk_search_service_set_collection (self->search_service, NULL);
+  g_clear_object (&self->search_service);
   g_free (self->builtin_dir);
+  g_free (self->activated_file);
   g_free (self->opening_name);
   G_OBJECT_CLASS (lk_session_parent_class)->finalize (object);
 }
@@ -147,6 +150,9 @@ lk_session_class_init (LkSessionClass *klass)
   signals[IMAGE_ACTIVATED] =
     g_signal_new ("image-activated", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT);
+  signals[FILE_ACTIVATED] =
+    g_signal_new ("file-activated", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
   signals[OPEN_PROGRESS] =
     g_signal_new ("open-progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_UINT, G_TYPE_UINT);
@@ -156,6 +162,7 @@ static void
 lk_session_init (LkSession *self)
 {
   self->thumbnailer = lk_thumbnailer_new ();
+  self->search_service = lk_search_service_new ();
   self->activated_image = -1;
   lk_scan_options_init (&self->scan_options);
 }
@@ -184,7 +191,9 @@ lk_session_set_collection (LkSession *self, LkCollection *collection)
   if (collection != NULL)
     self->collection = lk_collection_ref (collection);
   lk_thumbnailer_set_collection (self->thumbnailer, collection);
+  lk_search_service_set_collection (self->search_service, collection);
 
+  g_clear_pointer (&self->activated_file, g_free);
   g_object_freeze_notify (G_OBJECT (self));
   if (self->activated_image != -1)
     {
@@ -202,6 +211,13 @@ lk_session_get_thumbnailer (LkSession *self)
   return self->thumbnailer;
 }
 
+LkSearchService *
+lk_session_get_search_service (LkSession *self)
+{
+  g_return_val_if_fail (LK_IS_SESSION (self), NULL);
+  return self->search_service;
+}
+
 int
 lk_session_get_activated_image (LkSession *self)
 {
@@ -216,12 +232,31 @@ lk_session_activate_image (LkSession *self, guint index)
   g_return_if_fail (self->collection != NULL);
   g_return_if_fail (index < lk_collection_get_n_images (self->collection));
 
+  g_clear_pointer (&self->activated_file, g_free);
   if (self->activated_image != (int) index)
     {
       self->activated_image = (int) index;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ACTIVATED_IMAGE]);
     }
   g_signal_emit (self, signals[IMAGE_ACTIVATED], 0, index);
+}
+
+void
+lk_session_activate_file (LkSession *self, const char *path)
+{
+  g_return_if_fail (LK_IS_SESSION (self));
+  g_return_if_fail (path != NULL);
+
+  g_free (self->activated_file);
+  self->activated_file = g_strdup (path);
+  g_signal_emit (self, signals[FILE_ACTIVATED], 0, path);
+}
+
+const char *
+lk_session_get_activated_file (LkSession *self)
+{
+  g_return_val_if_fail (LK_IS_SESSION (self), NULL);
+  return self->activated_file;
 }
 
 void
@@ -295,10 +330,7 @@ open_thread_main (gpointer data)
 {
   GTask *task = data;
 
-#ifdef __linux__
-  if (setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 5) != 0)
-    g_debug ("Could not lower the scan's priority: %s", g_strerror (errno));
-#endif
+  lk_thread_lower_priority ();
   open_thread (task, NULL, g_task_get_task_data (task), g_task_get_cancellable (task));
   g_object_unref (task);
   return NULL;

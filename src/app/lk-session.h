@@ -2,13 +2,16 @@
  *
  * A session owns the current collection (and, as they arrive, the
  * features, models and trainer built on it), the thumbnailer every view
- * draws images with, and the "activated" image: the one the user last
+ * draws images with, the search service (the embedding sources and
+ * their indexes, lk-search-service.h), and the "activated" image: the one the user last
  * clicked in any view, which the Query view ranks neighbours for.
  *
  * Views hold a session and listen:
  *   notify::collection      the collection changed (NULL while none is open)
  *   notify::activated-image the activated image changed (-1: none)
  *   image-activated (guint) an image was activated, even the same again
+ *   file-activated (path)   an image file from outside the collection was
+ *                           dropped or picked, to query with
  *   notify::opening         an open started or ended
  *   open-progress (phase, done, total)  while opening, ~30 times a second
  *
@@ -19,6 +22,7 @@
 #include <gio/gio.h>
 
 #include "collection.h"
+#include "lk-search-service.h"
 #include "lk-thumbnailer.h"
 
 G_BEGIN_DECLS
@@ -32,12 +36,20 @@ LkCollection  *lk_session_get_collection        (LkSession     *self);
 void           lk_session_set_collection        (LkSession     *self,
                                                  LkCollection  *collection);
 LkThumbnailer *lk_session_get_thumbnailer       (LkSession     *self);
+LkSearchService *lk_session_get_search_service  (LkSession     *self);
 
 /* The image the user last activated, -1 if none (reset when the
  * collection changes). */
 int            lk_session_get_activated_image   (LkSession     *self);
 void           lk_session_activate_image        (LkSession     *self,
                                                  guint          index);
+
+/* An image file from outside the collection to query with: the Query
+ * view shows its neighbours. The last one stays until an image of the
+ * collection is activated or the collection changes. */
+void           lk_session_activate_file         (LkSession     *self,
+                                                 const char    *path);
+const char    *lk_session_get_activated_file    (LkSession     *self);
 
 /* How folders are scanned (side, pixel limit, threads). */
 void           lk_session_set_scan_options      (LkSession            *self,

@@ -1,6 +1,6 @@
 /* lk-window-actions.c — the window's actions (win.open, win.open-builtin,
- * win.cancel-open, win.show-skipped, win.show-view) and opening a folder
- * dropped on the window. Their accelerators are set by LkApplication. */
+ * win.cancel-open, win.show-skipped, win.show-view), opening a folder
+ * dropped on the window, and querying with an image file dropped on it. Their accelerators are set by LkApplication. */
 #include "config.h"
 
 #include <glib/gi18n.h>
@@ -103,7 +103,26 @@ _lk_window_update_actions (LkWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.show-skipped", n_skipped > 0);
 }
 
-/* Dropping a folder ----------------------------------------------------------- */
+/* Dropping a folder or an image ----------------------------------------------- */
+
+/* By its name and first bytes: whether GdkPixbuf can decode it is only
+ * known when the query decodes it (and says so if it cannot). */
+gboolean
+_lk_window_is_image_file (const char *path)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFileInfo) info = g_file_query_info (file, G_FILE_ATTRIBUTE_STANDARD_CONTENT_TYPE ","
+                                                 G_FILE_ATTRIBUTE_STANDARD_TYPE,
+                                                 G_FILE_QUERY_INFO_NONE, NULL, NULL);
+  const char *type;
+  g_autofree char *mime = NULL;
+
+  if (info == NULL || g_file_info_get_file_type (info) != G_FILE_TYPE_REGULAR)
+    return FALSE;
+  type = g_file_info_get_content_type (info);
+  mime = type != NULL ? g_content_type_get_mime_type (type) : NULL;
+  return mime != NULL && g_str_has_prefix (mime, "image/");
+}
 
 static gboolean
 on_drop (LkWindow *self, const GValue *value, double x, double y, GtkDropTarget *target)
@@ -129,11 +148,22 @@ on_drop (LkWindow *self, const GValue *value, double x, double y, GtkDropTarget 
       lk_window_open_folder (self, path);
       return TRUE;
     }
+  /* An image file: the query of the Query view (issue 7). */
+  if (path != NULL && lk_session_get_collection (self->session) != NULL &&
+      _lk_window_is_image_file (path))
+    {
+      lk_session_activate_file (self->session, path);
+      lk_window_show_view (self, "query");
+      return TRUE;
+    }
   name = path != NULL ? g_filename_display_basename (path) : g_file_get_uri (file);
-  /* TRANSLATORS: something other than a local folder was dropped on the window */
-  detail = g_strdup_printf (_("“%s” is not a folder. Drop a folder whose sub-folders are "
-                              "categories of images to open it as a collection."), name);
-  _lk_window_show_message (self, GTK_MESSAGE_WARNING, _("Only folders can be opened"), detail);
+  /* TRANSLATORS: something other than a local folder or image was dropped on the window */
+  detail = g_strdup_printf (_("“%s” is neither a folder nor an image. Drop a folder whose "
+                              "sub-folders are categories of images to open it as a "
+                              "collection, or an image to find the images most like it."),
+                            name);
+  _lk_window_show_message (self, GTK_MESSAGE_WARNING, _("Only folders and images can be dropped"),
+                           detail);
   return FALSE;
 }
 

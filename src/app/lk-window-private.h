@@ -57,6 +57,9 @@ struct _LkWindow
   GtkWindow            *skipped_dialog;
 };
 
+/* A regular file whose content type is an image's. */
+gboolean _lk_window_is_image_file  (const char     *path);
+
 void _lk_window_class_init_actions (GtkWidgetClass *widget_class);
 void _lk_window_init_actions       (LkWindow       *self);
 void _lk_window_update_actions     (LkWindow       *self);

@@ -7,6 +7,9 @@
 #include <glib/gi18n.h>
 
 #include "lk-browse-view.h"
+#include "lk-evaluate-view.h"
+#include "lk-label-view.h"
+#include "lk-query-view.h"
 #include "lk-status-page.h"
 #include "lk-window-private.h"
 
@@ -436,6 +439,9 @@ lk_window_class_init (LkWindowClass *klass)
   window_class->close_request = lk_window_close_request;
 
   g_type_ensure (LK_TYPE_BROWSE_VIEW);
+  g_type_ensure (LK_TYPE_QUERY_VIEW);
+  g_type_ensure (LK_TYPE_LABEL_VIEW);
+  g_type_ensure (LK_TYPE_EVALUATE_VIEW);
   g_type_ensure (LK_TYPE_STATUS_PAGE);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/app/likeness/Likeness/lk-window.ui");

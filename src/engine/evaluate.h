@@ -37,6 +37,10 @@ typedef struct {
   const char  *const *sources;  /* NULL-terminated names, NULL for every source */
   guint        map_budget;      /* mAP@R: queries × R kept at most (default 8,000,000;
                                  * queries are sampled down to fit, seeded) */
+  gboolean     triplets_only;   /* only the triplet columns: Recall@1 and mAP@R are
+                                 * left 0 (map_queries 0). They do not depend on the
+                                 * labels, so the app keeps them from a full run and
+                                 * refreshes the rest in seconds after new answers. */
 } LkEvalOptions;
 
 void lk_eval_options_init (LkEvalOptions *options);

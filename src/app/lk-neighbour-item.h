@@ -1,0 +1,26 @@
+/* lk-neighbour-item.h — one neighbour of a query as a list-model item:
+ * the image, its rank and its distance from the query. */
+#pragma once
+
+#include <glib-object.h>
+
+#include "lk-image-item.h"
+
+G_BEGIN_DECLS
+
+#define LK_TYPE_NEIGHBOUR_ITEM (lk_neighbour_item_get_type ())
+G_DECLARE_FINAL_TYPE (LkNeighbourItem, lk_neighbour_item, LK, NEIGHBOUR_ITEM, GObject)
+
+/* @rank counts from 1. */
+LkNeighbourItem *lk_neighbour_item_new          (LkCollection    *collection,
+                                                 guint            index,
+                                                 guint            rank,
+                                                 float            distance);
+LkImageItem     *lk_neighbour_item_get_image    (LkNeighbourItem *self);
+guint            lk_neighbour_item_get_index    (LkNeighbourItem *self);
+guint            lk_neighbour_item_get_rank     (LkNeighbourItem *self);
+float            lk_neighbour_item_get_distance (LkNeighbourItem *self);
+/* "1 · 0.0421": rank and distance, as the cell shows them. */
+char            *lk_neighbour_item_dup_caption  (LkNeighbourItem *self);
+
+G_END_DECLS
