@@ -7,6 +7,7 @@
 #include "i18n.h"
 #include "lk-application.h"
 #include "lk-screenshot.h"
+#include "model-store.h"
 
 int
 main (int argc, char **argv)
@@ -15,6 +16,8 @@ main (int argc, char **argv)
 
   lk_blas_select_kernels (argv);
   lk_i18n_init ();
+  /* Trained models and their checkpoints become sources of every view. */
+  lk_model_register_embedder ();
 
   app = lk_application_new ();
   /* A screenshot run must not hand its work to a Likeness already open. */

@@ -25,6 +25,8 @@ int lk_cli_embed (int argc, char **argv);
 int lk_cli_query (int argc, char **argv);
 int lk_cli_eval (int argc, char **argv);
 int lk_cli_export (int argc, char **argv);
+/* Model and trainer (issue 4) */
+int lk_cli_train (int argc, char **argv);
 
 /* Benchmarks (likeness-cli bench NAME). */
 int lk_cli_bench_scan (int argc, char **argv);

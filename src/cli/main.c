@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "blas-kernels.h"
 #include "i18n.h"
+#include "model-store.h"
 
 typedef struct {
   const char *name;
@@ -23,6 +24,8 @@ static const Command commands[] = {
   { "query",  lk_cli_query,  N_("Show the nearest neighbours of an image") },
   { "eval",   lk_cli_eval,   N_("Evaluate every baseline and model on triplets") },
   { "export", lk_cli_export, N_("Export an embedding (.npy) or triplets (CSV)") },
+  /* Model and trainer (issue 4) */
+  { "train",  lk_cli_train,  N_("Train a Deep Ranking model of a collection") },
   { NULL, NULL, NULL }
 };
 
@@ -41,6 +44,8 @@ main (int argc, char **argv)
 {
   lk_blas_select_kernels (argv);
   lk_i18n_init ();
+  /* Trained models become embedding sources of embed, query and eval. */
+  lk_model_register_embedder ();
 
   if (argc < 2)
     {
