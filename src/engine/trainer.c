@@ -329,6 +329,7 @@ struct _LkTrainer
   GCond             cond;
   LkTrainerState    state;
   gboolean          started, pause_requested, stop_requested;
+  gboolean          worker_done;  /* its last progress call has returned */
   LkTrainProgress   progress;
   GArray           *history;      /* LkTrainPoint */
   LkSampler        *sampler;      /* published once made */
@@ -474,6 +475,7 @@ lk_trainer_new (LkCollection *collection, const char *name, const LkTrainParams 
                 GError **error)
 {
   g_autofree char *dir = NULL;
+  g_autoptr(LkModelInfo) info = NULL;
 
   g_return_val_if_fail (collection != NULL && name != NULL && params != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -486,7 +488,11 @@ lk_trainer_new (LkCollection *collection, const char *name, const LkTrainParams 
   if (!lk_train_params_check (params, error))
     return NULL;
   dir = lk_model_store_dir_for (collection, name);
-  if (g_file_test (dir, G_FILE_TEST_EXISTS))
+  /* A folder that holds neither a model file nor a checkpoint is what a
+   * run killed before its first checkpoint leaves (a temporary at most):
+   * nothing to resume, so the name is free again. */
+  info = lk_model_store_get (collection, name, NULL);
+  if (info != NULL && (info->model_path != NULL || info->checkpoints->len > 0))
     {
       g_set_error (error, LK_ERROR, LK_ERROR_INVALID,
                    _("A model “%s” exists already (%s): resume it or choose another name"), name,
@@ -1772,9 +1778,15 @@ worker_main (gpointer data)
     }
   else
     self->state = self->finished ? LK_TRAINER_FINISHED : LK_TRAINER_STOPPED;
+  g_mutex_unlock (&self->lock);
+  /* The last progress goes out before lk_trainer_wait() returns: once it
+   * has, the caller may free what its progress function uses (the CLI
+   * frees its progress bar, which this call used to write to after). */
+  notify (self);
+  g_mutex_lock (&self->lock);
+  self->worker_done = TRUE;
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
-  notify (self);
   lk_trainer_unref (self);
   return NULL;
 }
@@ -1811,8 +1823,7 @@ lk_trainer_wait (LkTrainer *self, GError **error)
 
   g_return_val_if_fail (self != NULL, FALSE);
   g_mutex_lock (&self->lock);
-  while (self->started && self->state != LK_TRAINER_STOPPED && self->state != LK_TRAINER_FINISHED
-         && self->state != LK_TRAINER_FAILED)
+  while (self->started && !self->worker_done)
     g_cond_wait (&self->cond, &self->lock);
   ok = self->state != LK_TRAINER_FAILED;
   if (!ok && self->error != NULL)

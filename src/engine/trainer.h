@@ -186,7 +186,8 @@ void       lk_trainer_pause  (LkTrainer *self);
 void       lk_trainer_resume (LkTrainer *self);
 void       lk_trainer_stop   (LkTrainer *self);
 /* Waits for the worker to end: TRUE when it stopped or finished (the
- * checkpoint and model file written), FALSE with its error. */
+ * checkpoint and model file written), FALSE with its error. When it
+ * returns, the progress function has made its last call. */
 gboolean   lk_trainer_wait   (LkTrainer *self, GError **error);
 /* lk_trainer_start() + lk_trainer_wait(), in the calling thread's time. */
 gboolean   lk_trainer_run    (LkTrainer *self, GCancellable *cancellable, GError **error);
