@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "error.h"
 #include "evaluate.h"
 #include "model-store.h"
 #include "trainer.h"
@@ -216,7 +217,28 @@ make_trainer (LkCollection *coll, const Args *a, const LkCliCollectionArgs *carg
          ? g_strdup (lk_preset_name (preset))
          : g_strdup_printf ("%s-%s", lk_preset_name (preset), lk_ablation_name (p.ablation));
   if (a->resume)
-    return lk_trainer_new_resume (coll, a->name != NULL ? a->name : base, error);
+    {
+      LkTrainer *t = lk_trainer_new_resume (coll, a->name != NULL ? a->name : base, error);
+      const LkTrainParams *stored = t != NULL ? lk_trainer_get_params (t) : NULL;
+      /* A --preset or --ablation with --resume must be the model's own. */
+      if (t != NULL && ((a->preset != NULL && stored->preset != preset)
+                        || (a->ablation != NULL && stored->ablation != p.ablation)))
+        {
+          LkPreset want_preset = a->preset != NULL ? preset : stored->preset;
+          LkAblation want_ablation = a->ablation != NULL ? p.ablation : stored->ablation;
+          g_autoptr(GArray) history = lk_trainer_dup_history (t);
+          g_autofree char *ckpt = lk_model_checkpoint_path (lk_trainer_get_dir (t), history->len);
+          g_set_error (error, LK_ERROR, LK_ERROR_MISMATCH,
+                       _("%s: model “%s” is a %s %s model, not %s %s: resume it without "
+                         "--preset and --ablation, or train a new model"),
+                       ckpt, lk_trainer_get_name (t), lk_preset_name (stored->preset),
+                       lk_ablation_name (stored->ablation), lk_preset_name (want_preset),
+                       lk_ablation_name (want_ablation));
+          lk_trainer_unref (t);
+          return NULL;
+        }
+      return t;
+    }
   name = a->name != NULL ? g_strdup (a->name) : lk_model_store_new_name (coll, base);
   return lk_trainer_new (coll, name, &p, error);
 }
@@ -345,10 +367,9 @@ lk_cli_train (int argc, char **argv)
                        "checkpoint; --resume continues from it."),
                      entries, &cargs))
     return LK_EXIT_USAGE;
-  if (a.resume && (a.preset != NULL || a.ablation != NULL || a.steps > 0 || a.pretrain_steps >= 0
-                   || a.ranking_steps >= 0))
+  if (a.resume && (a.steps > 0 || a.pretrain_steps >= 0 || a.ranking_steps >= 0))
     return lk_cli_usage_error (argv[0], _("--resume continues the stored schedule: give no "
-                                          "--preset, --ablation or --steps with it"));
+                                          "--steps with it"));
   if (a.minutes < 0 || (a.steps > 0 && (a.pretrain_steps >= 0 || a.ranking_steps >= 0)))
     return lk_cli_usage_error (argv[0], _("give --steps or --pretrain-steps/--ranking-steps, "
                                           "and a positive --minutes"));
