@@ -40,7 +40,10 @@ remove_outputs (const LkWorkflowStep *step)
   for (guint k = 0; k < G_N_ELEMENTS (step->outputs) && step->outputs[k] != NULL; k++)
     {
       g_autofree char *path = output_path (step->outputs[k]);
-      g_unlink (path);
+      if (g_str_has_suffix (step->outputs[k], "/"))
+        lk_test_rm_rf (path);
+      else
+        g_unlink (path);
     }
 }
 

@@ -15,15 +15,16 @@
 
 G_BEGIN_DECLS
 
-#define LK_WORKFLOW_MAX_ARGS 16
+#define LK_WORKFLOW_MAX_ARGS 24
 
 typedef struct {
   const char *name;
   /* What the user runs. */
   const char *argv[LK_WORKFLOW_MAX_ARGS];
   /* Files this step writes, "NAME" in the collection's cache folder or
-   * "@DATA@/NAME" in its data folder; the kill test removes them before a
-   * run, so the kill lands while they are being computed and written. */
+   * "@DATA@/NAME" in its data folder (a folder when it ends with "/"); the
+   * kill test removes them before a run, so the kill lands while they are
+   * being computed and written. */
   const char *outputs[8];
   /* Run to completion after a kill; its standard output must be what it
    * prints after a clean run (a digest of what it read). Empty: the step
