@@ -4,13 +4,16 @@
  * Input: a mode byte, then the file. Mode bit 0: recompute every payload
  * checksum that lies inside the file, then the header checksum (of the
  * section table and header bytes 0–15). A loaded model is read through
- * its accessors and rebuilt as a network of batch 1. */
+ * its accessors and rebuilt as a network of batch 1; then the same file
+ * goes through lk_model_load() (model-store.c), which checks the
+ * metadata of a Likeness model or checkpoint against its network. */
 #include "config.h"
 
 #include <string.h>
 
 #include "fileutil.h"
 #include "fuzz.h"
+#include "model-store.h"
 #include "nn-model-file.h"
 
 #define HEADER_SIZE 24
@@ -71,6 +74,13 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       }
     (void) lk_nn_model_has_optimizer (model);
     net = lk_nn_model_new_net (model, 1, 1, 0, NULL);
+  }
+  {
+    g_autoptr(GError) local = NULL;
+    g_autoptr(LkModel) m = lk_model_load (lk_fuzz_write_file ("model.lknn", buf, len), &local);
+    g_assert (m != NULL || local != NULL);
+    if (m != NULL)
+      lk_fuzz_touch (lk_model_get_name (m), strlen (lk_model_get_name (m)));
   }
   return 0;
 }

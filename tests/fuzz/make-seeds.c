@@ -16,6 +16,7 @@
 #include "collection-private.h"
 #include "error.h"
 #include "embeddings.h"
+#include "model-store.h"
 #include "nn-model-file.h"
 #include "relevance.h"
 #include "triplets.h"
@@ -428,6 +429,26 @@ seeds_model (const char *tmp)
     g_error ("%s", error->message);
   put_file ("model", "tiny", 0, path);
   put_file ("model", "tiny.fixup", 1, path);
+
+  /* The same network as a Likeness model (what lk_model_load() checks). */
+  g_hash_table_insert (meta, "likeness.model", "1");
+  g_hash_table_insert (meta, "model.name", "tiny");
+  g_hash_table_insert (meta, "model.preset", "tiny");
+  g_hash_table_insert (meta, "model.ablation", "deep-ranking");
+  g_hash_table_insert (meta, "model.input.side", "4");
+  g_hash_table_insert (meta, "model.input.channels", "1");
+  g_hash_table_insert (meta, "model.input.mean", "0.5");
+  g_hash_table_insert (meta, "model.input.std", "0.25");
+  g_hash_table_insert (meta, "model.golden.weights", "1,1,1,1");
+  if (!lk_nn_model_save (path, net, &options, &error))
+    g_error ("%s", error->message);
+  {
+    g_autoptr(LkModel) m = lk_model_load (path, &error);
+    if (m == NULL)
+      g_error ("the Likeness model seed does not load: %s", error->message);
+  }
+  put_file ("model", "likeness", 0, path);
+  put_file ("model", "likeness.fixup", 1, path);
 }
 
 int
