@@ -4,10 +4,13 @@
  * detected as damaged and rebuilt), and no temporary may pile up.
  *
  * The steps come from lk_workflow_steps[] (workflow.c): any step with a
- * check command is killed here, so a new one (training with checkpoints,
- * labelling) is one entry there. The kill moments are uniform over the
- * clean run's duration (a little past it, so some runs finish); the seed is
- * GTest's (--seed to replay). */
+ * check command is killed here: scanning, features, relevance,
+ * embedding, training with checkpoints (the check resumes from the last
+ * checkpoint, verifies the step it continues at and ends with the weights
+ * of an uninterrupted run, to the bit) and labelling (the check finds
+ * every acknowledged answer and undo in the file). The kill moments are
+ * uniform over the clean run's duration (a little past it, so some runs
+ * finish); the seed is GTest's (--seed to replay). */
 #include "config.h"
 
 #include <glib/gstdio.h>
