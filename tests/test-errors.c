@@ -254,24 +254,6 @@ data_dir_under (const char *home, const char *root)
   return g_build_filename (home, "likeness", lk_collection_get_id (c), NULL);
 }
 
-static guint
-count_temporaries (const char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-  guint n = 0;
-
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      if (strstr (name, ".tmp-") != NULL)
-        n++;
-      else if (g_file_test (path, G_FILE_TEST_IS_DIR))
-        n += count_temporaries (path);
-    }
-  return n;
-}
-
 static void
 test_train_disk_full (void)
 {
@@ -300,7 +282,7 @@ test_train_disk_full (void)
       return;
     }
   run (&r1, train, root, env, NULL);
-  left = count_temporaries (mnt);
+  left = lk_workflow_count_temporaries (mnt);
   {
     /* Nothing written before is lost: both checkpoints load, and the
      * model resumes from the later one once there is room. */

@@ -52,27 +52,9 @@ remove_outputs (const LkWorkflowStep *step)
 
 /* Temporaries (NAME.tmp-XXXXXX) in the folders the steps write. */
 static guint
-count_temporaries_in (const char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-  guint n = 0;
-
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      if (strstr (name, ".tmp-") != NULL)
-        n++;
-      else if (g_file_test (path, G_FILE_TEST_IS_DIR))
-        n += count_temporaries_in (path);
-    }
-  return n;
-}
-
-static guint
 count_temporaries (void)
 {
-  return count_temporaries_in (cache_dir) + count_temporaries_in (data_dir);
+  return lk_workflow_count_temporaries (cache_dir) + lk_workflow_count_temporaries (data_dir);
 }
 
 /* A changed image, so the next scan decodes it again and rewrites the

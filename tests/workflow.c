@@ -220,6 +220,24 @@ lk_tree_snapshot (const char *root)
   return out;
 }
 
+guint
+lk_workflow_count_temporaries (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      if (strstr (name, ".tmp-") != NULL)
+        n++;
+      else if (g_file_test (path, G_FILE_TEST_IS_DIR))
+        n += lk_workflow_count_temporaries (path);
+    }
+  return n;
+}
+
 char *
 lk_workflow_make_collection (const char *name, guint n, guint size)
 {

@@ -60,6 +60,9 @@ gboolean lk_workflow_run_killed (const char *const *argv, const char *collection
  * mtime in ns, and a hash of the contents or of the sorted entry names. */
 GString *lk_tree_snapshot (const char *root);
 
+/* Temporaries (NAME.tmp-XXXXXX) below @dir, in every sub-folder. */
+guint  lk_workflow_count_temporaries (const char *dir);
+
 /* A folder collection of @n small PNGs in 3 categories, nested a level. */
 char  *lk_workflow_make_collection (const char *name, guint n, guint size);
 
