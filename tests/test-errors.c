@@ -405,6 +405,37 @@ test_resume_other_preset (void)
   ASSERT_HAS (r3.out, "4 steps");
 }
 
+/* A damaged last checkpoint (a disk fault) is set aside with a message
+ * naming it, and training resumes from the one before. */
+static void
+test_damaged_checkpoint (void)
+{
+  g_autofree char *home = open_home ("errors-damaged-home");
+  g_autofree char *root = lk_workflow_make_collection ("errors-damaged", 30, 24);
+  g_autofree char *data = data_dir_under (home, root);
+  g_autofree char *ckpt = g_build_filename (data, "models", "tiny", "checkpoints",
+                                            "step-0000000004.lkm", NULL);
+  g_autofree char *aside = g_strconcat (ckpt, ".damaged", NULL);
+  const char *extra[] = { "--checkpoint-minutes", "0", NULL };
+  const char *resume[] = { "@CLI@", "train", "--resume", "--name", "tiny", "@COLLECTION@", NULL };
+  const char *env[] = { "XDG_CACHE_HOME", home, "XDG_DATA_HOME", home, NULL };
+  g_auto(LkRun) r = { 0 };
+  g_autofree char *contents = NULL;
+  gsize len;
+
+  train_small (root, home, extra);
+  g_assert_true (g_file_get_contents (ckpt, &contents, &len, NULL));
+  g_assert_true (g_file_set_contents (ckpt, contents, (gssize) (len / 2), NULL));
+  run (&r, resume, root, env, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  ASSERT_HAS (r.err, ckpt);
+  ASSERT_HAS (r.err, aside);
+  g_assert_true (g_file_test (aside, G_FILE_TEST_IS_REGULAR));
+  /* It went on from step 2 to the end, and wrote step 4 again. */
+  ASSERT_HAS (r.out, "4 steps");
+  g_assert_true (g_file_test (ckpt, G_FILE_TEST_IS_REGULAR));
+}
+
 /* A model folder, and a model's rows, copied from another collection. */
 static void
 test_model_of_other_collection (void)
@@ -501,5 +532,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/errors/label-disk-full", test_label_disk_full);
   g_test_add_func ("/cli/errors/resume-other-preset", test_resume_other_preset);
   g_test_add_func ("/cli/errors/model-of-other-collection", test_model_of_other_collection);
+  g_test_add_func ("/cli/errors/damaged-checkpoint", test_damaged_checkpoint);
   return g_test_run ();
 }

@@ -380,6 +380,8 @@ lk_cli_train (int argc, char **argv)
   trainer = make_trainer (coll, &a, &cargs, &error);
   if (trainer == NULL)
     return lk_cli_fail (error);
+  if (lk_trainer_get_notice (trainer) != NULL)
+    fprintf (stderr, "likeness-cli: %s\n", lk_trainer_get_notice (trainer));
   if (a.resume && a.minutes > 0)
     lk_trainer_set_time_limit (trainer, a.minutes * 60);
 

@@ -330,6 +330,7 @@ struct _LkTrainer
   LkTrainerState    state;
   gboolean          started, pause_requested, stop_requested;
   gboolean          worker_done;  /* its last progress call has returned */
+  char             *notice;       /* what resuming set aside, or NULL */
   LkTrainProgress   progress;
   GArray           *history;      /* LkTrainPoint */
   LkSampler        *sampler;      /* published once made */
@@ -529,6 +530,23 @@ meta_u64 (LkNnModel *m, const char *key, guint64 *out)
 static gboolean
 read_history (LkTrainer *self, LkNnModel *m, GError **error);
 
+static void notice_append (char **notice, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+notice_append (char **notice, const char *format, ...)
+{
+  va_list args;
+  g_autofree char *line = NULL;
+  char *joined;
+
+  va_start (args, format);
+  line = g_strdup_vprintf (format, args);
+  va_end (args);
+  joined = *notice != NULL ? g_strconcat (*notice, "\n", line, NULL) : g_strdup (line);
+  g_free (*notice);
+  *notice = joined;
+}
+
 LkTrainer *
 lk_trainer_new_resume (LkCollection *collection, const char *name, GError **error)
 {
@@ -539,6 +557,7 @@ lk_trainer_new_resume (LkCollection *collection, const char *name, GError **erro
   LkTrainParams params;
   guint64 key = 0;
   const char *path, *s;
+  g_autofree char *notice = NULL;
 
   g_return_val_if_fail (collection != NULL && name != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -551,11 +570,30 @@ lk_trainer_new_resume (LkCollection *collection, const char *name, GError **erro
                    _("Model “%s” has no checkpoint to resume from (%s)"), name, info->dir);
       return NULL;
     }
-  last = info->checkpoints->pdata[info->checkpoints->len - 1];
+  /* The latest checkpoint that loads. One that is damaged (a disk fault:
+   * they are written atomically) is set aside as NAME.damaged, with a
+   * notice, and the one before it used. */
+  for (guint i = info->checkpoints->len; i-- > 0 && m == NULL;)
+    {
+      g_autoptr(GError) local = NULL;
+      g_autofree char *aside = NULL;
+
+      last = info->checkpoints->pdata[i];
+      m = lk_nn_model_load (last->path, &local);
+      if (m != NULL)
+        break;
+      aside = g_strconcat (last->path, ".damaged", NULL);
+      if (!g_error_matches (local, LK_ERROR, LK_ERROR_CORRUPT) || i == 0
+          || g_rename (last->path, aside) != 0)
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          g_free (notice);
+          return NULL;
+        }
+      notice_append (&notice, _("%s; set aside as %s, resuming from the checkpoint before"),
+                     local->message, aside);
+    }
   path = last->path;
-  m = lk_nn_model_load (path, error);
-  if (m == NULL)
-    return NULL;
   if (!lk_nn_model_has_optimizer (m) || meta (m, LK_MODEL_META_VERSION) == NULL)
     {
       g_set_error (error, LK_ERROR, LK_ERROR_CORRUPT,
@@ -582,6 +620,7 @@ lk_trainer_new_resume (LkCollection *collection, const char *name, GError **erro
   if (!lk_train_params_check (&params, error))
     return NULL;
   self = trainer_alloc (collection, name, &params);
+  self->notice = g_steal_pointer (&notice);
   s = meta (m, "model.data.key");
   if (s != NULL)
     key = g_ascii_strtoull (s, NULL, 16);
@@ -677,6 +716,7 @@ lk_trainer_unref (LkTrainer *self)
   g_clear_pointer (&self->sampler, lk_sampler_free);
   g_clear_error (&self->error);
   g_free (self->golden_source);
+  g_free (self->notice);
   g_clear_pointer (&self->features, lk_features_unref);
   g_clear_pointer (&self->relevance, lk_relevance_unref);
   g_clear_pointer (&self->sgd, lk_nn_sgd_free);
@@ -747,6 +787,7 @@ lk_trainer_dup_history (LkTrainer *self)
 const LkTrainParams *lk_trainer_get_params (LkTrainer *self) { return &self->params; }
 const char *lk_trainer_get_name (LkTrainer *self) { return self->name; }
 const char *lk_trainer_get_dir (LkTrainer *self) { return self->dir; }
+const char *lk_trainer_get_notice (LkTrainer *self) { return self->notice; }
 
 LkSampler *
 lk_trainer_get_sampler (LkTrainer *self)
