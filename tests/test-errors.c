@@ -4,7 +4,11 @@
  * user "nobody" when the test runs as root, who could read anyway), a
  * missing built-in data set, a full disk under the cache folder (a small
  * tmpfs, mounted when the test may), and a write that fails for a file
- * size limit (RLIMIT_FSIZE, which needs no privilege). */
+ * size limit (RLIMIT_FSIZE, which needs no privilege); the data folder
+ * full while training writes a checkpoint and while labelling; resuming a
+ * model with another preset; a model or a model's embedding of another
+ * collection. Where something was written before the failure, it is
+ * checked to be still there and usable. */
 #include "config.h"
 
 #include <errno.h>
@@ -18,6 +22,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "collection.h"
+#include "fileutil.h"
+#include "model-store.h"
 #include "testutil.h"
 #include "workflow.h"
 
@@ -225,6 +232,293 @@ test_write_fails (void)
   ASSERT_HAS (r2.err, g_strerror (EFBIG));
 }
 
+
+/* ---- training, labelling and models ---- */
+
+#define TRAIN_ARGS "--quiet", "--preset", "tiny", "--threads", "1", "--no-embed", \
+  "--pretrain-batch", "16", "--ranking-batch", "8"
+
+/* The data folder of @root's collection under @home (as the CLI run with
+ * XDG_DATA_HOME=@home finds it). */
+static char *
+data_dir_under (const char *home, const char *root)
+{
+  g_autoptr(LkCollection) c = NULL;
+  g_autoptr(GError) error = NULL;
+  LkScanOptions options;
+
+  lk_scan_options_init (&options);
+  options.no_cache = TRUE;
+  c = lk_collection_open_folder (root, &options, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  return g_build_filename (home, "likeness", lk_collection_get_id (c), NULL);
+}
+
+static void
+test_train_disk_full (void)
+{
+  g_autofree char *mnt = lk_test_make_tmpdir ("errors-train-full");
+  g_autofree char *cache = open_home ("errors-train-full-cache");
+  g_autofree char *root = lk_workflow_make_collection ("errors-train-full-collection", 60, 32);
+  g_autofree char *data = data_dir_under (mnt, root);
+  g_autofree char *ckpts = g_build_filename (data, "models", "tiny", "checkpoints", NULL);
+  g_autofree char *ckpt4 = g_build_filename (ckpts, "step-0000000004.lkm", NULL);
+  g_autofree char *ckpt8 = g_build_filename (ckpts, "step-0000000008.lkm", NULL);
+  g_autofree char *ckpt12 = g_build_filename (ckpts, "step-0000000012.lkm", NULL);
+  const char *train[] = { "@CLI@", "train", TRAIN_ARGS, "--pretrain-steps", "12",
+                          "--ranking-steps", "12", "--checkpoint-steps", "4", "@COLLECTION@",
+                          NULL };
+  const char *resume[] = { "@CLI@", "train", "--quiet", "--resume", "--name", "tiny",
+                           "@COLLECTION@", NULL };
+  const char *env[] = { "XDG_CACHE_HOME", cache, "XDG_DATA_HOME", mnt, NULL };
+  g_auto(LkRun) r1 = { 0 };
+  g_auto(LkRun) r2 = { 0 };
+  guint left;
+
+  /* A checkpoint of this network is 7.2 MB: two fit in 16 MB, not three. */
+  if (geteuid () != 0 || mount ("tmpfs", mnt, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m") != 0)
+    {
+      g_test_skip ("needs root and tmpfs mounts to fill a disk");
+      return;
+    }
+  run (&r1, train, root, env, NULL);
+  left = lk_workflow_count_temporaries (mnt);
+  {
+    /* Nothing written before is lost: both checkpoints load, and the
+     * model resumes from the later one once there is room. */
+    g_autoptr(GError) error = NULL;
+    g_autoptr(LkModel) m4 = lk_model_load (ckpt4, &error);
+    g_assert_no_error (error);
+    g_autoptr(LkModel) m8 = lk_model_load (ckpt8, &error);
+    g_assert_no_error (error);
+  }
+  g_assert_cmpint (mount ("tmpfs", mnt, "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV, "size=64m"),
+                   ==, 0);
+  run (&r2, resume, root, env, NULL);
+  umount2 (mnt, MNT_DETACH);
+  g_assert_cmpint (r1.status, ==, 1);
+  ASSERT_HAS (r1.err, ckpt12);
+  ASSERT_HAS (r1.err, g_strerror (ENOSPC));
+  g_assert_cmpuint (left, ==, 0);
+  g_assert_cmpint (r2.status, ==, 0);
+  ASSERT_HAS (r2.out, "24 steps");
+}
+
+static void
+test_label_disk_full (void)
+{
+  g_autofree char *mnt = lk_test_make_tmpdir ("errors-label-full");
+  g_autofree char *home = open_home ("errors-label-home");
+  g_autofree char *root = lk_workflow_make_collection ("errors-label-collection", 60, 24);
+  g_autofree char *data = data_dir_under (mnt, root);
+  g_autofree char *csv = g_build_filename (data, "triplets.csv", NULL);
+  g_autofree char *acks = g_build_filename (home, "acks", NULL);
+  const char *scan[] = { "@CLI@", "scan", "--quiet", "@COLLECTION@", NULL };
+  const char *label[] = { "@HELPER@", "label", "@COLLECTION@", "2000", NULL };
+  const char *check[] = { "@HELPER@", "label-check", "@COLLECTION@", "2000", NULL };
+  const char *env[] = { "XDG_CACHE_HOME", home, "XDG_DATA_HOME", mnt,
+                        "LK_WORKFLOW_LABEL_ACKS", acks, NULL };
+  const char *env_clean[] = { "XDG_CACHE_HOME", home, "XDG_DATA_HOME", home, NULL };
+  g_auto(LkRun) r0 = { 0 };
+  g_auto(LkRun) r1 = { 0 };
+  g_auto(LkRun) r2 = { 0 };
+  g_auto(LkRun) clean = { 0 };
+
+  /* 64 KiB hold about 900 answers of the 2000. */
+  if (geteuid () != 0 || mount ("tmpfs", mnt, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k") != 0)
+    {
+      g_test_skip ("needs root and tmpfs mounts to fill a disk");
+      return;
+    }
+  run (&r0, scan, root, env, NULL);
+  run (&r1, label, root, env, NULL);
+  /* Once there is room: every answer acknowledged before the disk was
+   * full is in the file (label-check fails otherwise), which parses, and
+   * labelling goes on to what a session on a roomy disk ends with. */
+  g_assert_cmpint (mount ("tmpfs", mnt, "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV, "size=4m"),
+                   ==, 0);
+  run (&r2, check, root, env, NULL);
+  umount2 (mnt, MNT_DETACH);
+  run (&clean, label, root, env_clean, NULL);
+  g_assert_cmpint (r0.status, ==, 0);
+  g_assert_cmpint (r1.status, ==, 1);
+  ASSERT_HAS (r1.err, csv);
+  ASSERT_HAS (r1.err, g_strerror (ENOSPC));
+  if (r2.status != 0)
+    g_error ("label-check after the disk was full (%d): %s", r2.status, r2.err);
+  g_assert_cmpint (clean.status, ==, 0);
+  g_assert_cmpstr (r2.out, ==, clean.out);
+}
+
+/* Trains model "tiny" of @root under @home in a few steps. */
+static void
+train_small (const char *root, const char *home, const char *const *extra)
+{
+  const char *argv[LK_WORKFLOW_MAX_ARGS] = { "@CLI@", "train", TRAIN_ARGS, "--pretrain-steps",
+                                             "2", "--ranking-steps", "2", "--checkpoint-steps",
+                                             "2" };
+  const char *env[] = { "XDG_CACHE_HOME", home, "XDG_DATA_HOME", home, NULL };
+  g_auto(LkRun) r = { 0 };
+  guint n = 0;
+
+  while (argv[n] != NULL)
+    n++;
+  for (guint i = 0; extra != NULL && extra[i] != NULL; i++)
+    argv[n++] = extra[i];
+  argv[n++] = "@COLLECTION@";
+  run (&r, argv, root, env, NULL);
+  if (r.status != 0)
+    g_error ("training failed (%d): %s", r.status, r.err);
+}
+
+static void
+test_resume_other_preset (void)
+{
+  g_autofree char *home = open_home ("errors-preset-home");
+  g_autofree char *root = lk_workflow_make_collection ("errors-preset", 30, 24);
+  g_autofree char *data = data_dir_under (home, root);
+  g_autofree char *ckpt = g_build_filename (data, "models", "tiny", "checkpoints",
+                                            "step-0000000004.lkm", NULL);
+  const char *resume[] = { "@CLI@", "train", "--resume", "--name", "tiny", "--preset", "photo",
+                           "@COLLECTION@", NULL };
+  const char *resume_ablation[] = { "@CLI@", "train", "--resume", "--name", "tiny",
+                                    "--ablation", "convnet", "@COLLECTION@", NULL };
+  const char *resume_same[] = { "@CLI@", "train", "--quiet", "--resume", "--name", "tiny",
+                                "--preset", "tiny", "@COLLECTION@", NULL };
+  const char *env[] = { "XDG_CACHE_HOME", home, "XDG_DATA_HOME", home, NULL };
+  g_auto(LkRun) r1 = { 0 };
+  g_auto(LkRun) r2 = { 0 };
+  g_auto(LkRun) r3 = { 0 };
+
+  train_small (root, home, NULL);
+  run (&r1, resume, root, env, NULL);
+  g_assert_cmpint (r1.status, ==, 1);
+  ASSERT_HAS (r1.err, ckpt);
+  ASSERT_HAS (r1.err, "tiny deep-ranking model, not photo deep-ranking");
+  run (&r2, resume_ablation, root, env, NULL);
+  g_assert_cmpint (r2.status, ==, 1);
+  ASSERT_HAS (r2.err, ckpt);
+  ASSERT_HAS (r2.err, "not tiny convnet");
+  /* The model is untouched and resumes with its own preset. */
+  run (&r3, resume_same, root, env, NULL);
+  g_assert_cmpint (r3.status, ==, 0);
+  ASSERT_HAS (r3.out, "4 steps");
+}
+
+/* A damaged last checkpoint (a disk fault) is set aside with a message
+ * naming it, and training resumes from the one before. */
+static void
+test_damaged_checkpoint (void)
+{
+  g_autofree char *home = open_home ("errors-damaged-home");
+  g_autofree char *root = lk_workflow_make_collection ("errors-damaged", 30, 24);
+  g_autofree char *data = data_dir_under (home, root);
+  g_autofree char *ckpt = g_build_filename (data, "models", "tiny", "checkpoints",
+                                            "step-0000000004.lkm", NULL);
+  g_autofree char *aside = g_strconcat (ckpt, ".damaged", NULL);
+  const char *extra[] = { "--checkpoint-minutes", "0", NULL };
+  const char *resume[] = { "@CLI@", "train", "--resume", "--name", "tiny", "@COLLECTION@", NULL };
+  const char *env[] = { "XDG_CACHE_HOME", home, "XDG_DATA_HOME", home, NULL };
+  g_auto(LkRun) r = { 0 };
+  g_autofree char *contents = NULL;
+  gsize len;
+
+  train_small (root, home, extra);
+  g_assert_true (g_file_get_contents (ckpt, &contents, &len, NULL));
+  g_assert_true (g_file_set_contents (ckpt, contents, (gssize) (len / 2), NULL));
+  run (&r, resume, root, env, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  ASSERT_HAS (r.err, ckpt);
+  ASSERT_HAS (r.err, aside);
+  g_assert_true (g_file_test (aside, G_FILE_TEST_IS_REGULAR));
+  /* It went on from step 2 to the end, and wrote step 4 again. */
+  ASSERT_HAS (r.out, "4 steps");
+  g_assert_true (g_file_test (ckpt, G_FILE_TEST_IS_REGULAR));
+}
+
+/* A model folder, and a model's rows, copied from another collection. */
+static void
+test_model_of_other_collection (void)
+{
+  g_autofree char *home = open_home ("errors-other-home");
+  g_autofree char *root = lk_workflow_make_collection ("errors-other", 30, 24);
+  g_autofree char *data = data_dir_under (home, root);
+  g_autofree char *model_dir = g_build_filename (data, "models", "fmnist", NULL);
+  g_autofree char *model = g_build_filename (model_dir, "model.lkm", NULL);
+  g_autofree char *emb_dir = g_build_filename (data, "embeddings", NULL);
+  g_autofree char *emb = NULL;
+  const char *fm = lk_test_fashion_mnist_dir ();
+  const char *env[] = { "XDG_CACHE_HOME", home, "XDG_DATA_HOME", home, "LK_FASHION_MNIST_DIR",
+                        fm, NULL };
+  const char *embed[] = { "@CLI@", "embed", "--quiet", "--source", "model-fmnist",
+                          "@COLLECTION@", NULL };
+  const char *query[] = { "@CLI@", "query", "--source", "model-tiny", "@COLLECTION@",
+                          "boats/img-0000.png", NULL };
+  g_auto(LkRun) r0 = { 0 };
+  g_auto(LkRun) r1 = { 0 };
+  g_auto(LkRun) r2 = { 0 };
+
+  if (fm == NULL)
+    return;
+  /* A 1-channel model of Fashion-MNIST (ConvNet only: no features to
+   * compute), its folder copied into this 3-channel collection's. */
+  {
+    const char *train[] = { "@CLI@", "train", "--quiet", "--builtin", "fashion-mnist",
+                            "--ablation", "convnet", "--threads", "1", "--no-embed",
+                            "--pretrain-steps", "2", "--pretrain-batch", "8", "--max-images",
+                            "200", "--name", "fmnist", NULL };
+    g_autofree char *fm_models = NULL;
+    g_autofree char *src = NULL;
+    g_autofree char *contents = NULL;
+    gsize len;
+    run (&r0, train, NULL, env, NULL);
+    if (r0.status != 0)
+      g_error ("training failed (%d): %s", r0.status, r0.err);
+    /* The output names the model file. */
+    src = g_strndup (strstr (r0.out, "/"), strcspn (strstr (r0.out, "/"), "\n"));
+    g_assert_true (g_str_has_suffix (src, "/fmnist/model.lkm"));
+    g_assert_true (g_file_get_contents (src, &contents, &len, NULL));
+    g_assert_cmpint (g_mkdir_with_parents (model_dir, 0755), ==, 0);
+    g_assert_true (g_file_set_contents (model, contents, (gssize) len, NULL));
+    (void) fm_models;
+  }
+  run (&r1, embed, root, env, NULL);
+  g_assert_cmpint (r1.status, ==, 1);
+  ASSERT_HAS (r1.err, model);
+  ASSERT_HAS (r1.err, "takes 1-channel images, the collection has 3");
+
+  /* A model's rows without the model, made for other images: the query
+   * names the file and the reason, and computes nothing in their place. */
+  train_small (root, home, NULL);
+  {
+    const char *embed_tiny[] = { "@CLI@", "embed", "--quiet", "--source", "model-tiny",
+                                 "@COLLECTION@", NULL };
+    g_auto(LkRun) r = { 0 };
+    g_autofree char *tiny_dir = g_build_filename (data, "models", "tiny", NULL);
+    g_autoptr(GDir) d = NULL;
+    const char *name;
+    run (&r, embed_tiny, root, env, NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    lk_test_rm_rf (tiny_dir);
+    d = g_dir_open (emb_dir, 0, NULL);
+    g_assert_nonnull (d);
+    while ((name = g_dir_read_name (d)) != NULL)
+      if (g_str_has_prefix (name, "model-tiny"))
+        emb = g_build_filename (emb_dir, name, NULL);
+    g_assert_nonnull (emb);
+  }
+  /* Another collection: the same folder with one image more. */
+  {
+    g_autofree char *extra = g_build_filename (root, "cars", "new.png", NULL);
+    lk_test_write_png (extra, 24, 24, 99);
+  }
+  run (&r2, query, root, env, NULL);
+  g_assert_cmpint (r2.status, ==, 1);
+  ASSERT_HAS (r2.err, emb);
+  ASSERT_HAS (r2.err, "other images");
+  g_assert_true (g_file_test (emb, G_FILE_TEST_IS_REGULAR));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -234,5 +528,10 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/errors/no-permission", test_no_permission);
   g_test_add_func ("/cli/errors/disk-full", test_disk_full);
   g_test_add_func ("/cli/errors/write-fails", test_write_fails);
+  g_test_add_func ("/cli/errors/train-disk-full", test_train_disk_full);
+  g_test_add_func ("/cli/errors/label-disk-full", test_label_disk_full);
+  g_test_add_func ("/cli/errors/resume-other-preset", test_resume_other_preset);
+  g_test_add_func ("/cli/errors/model-of-other-collection", test_model_of_other_collection);
+  g_test_add_func ("/cli/errors/damaged-checkpoint", test_damaged_checkpoint);
   return g_test_run ();
 }

@@ -2,8 +2,9 @@
  * and folder of a collection (contents, mode, size, mtime, entries) is the
  * same after the whole workflow (every step of lk_workflow_steps[], run
  * twice: once cold, once from the caches) as before, and nothing was
- * added. New steps (train, embed, label, eval, export) join by being
- * appended to lk_workflow_steps[] in workflow.c. */
+ * added. The steps (workflow.c) are the issue's whole workflow: scan,
+ * features, embed, query, eval, export, train, embed and query with the
+ * model, label, eval with the labels, export the model's rows. */
 #include "config.h"
 
 #include <glib/gstdio.h>

@@ -3,10 +3,18 @@
  * one undone (Ctrl+Z), and the triplet file holds exactly the two that
  * stay, with their ratings; a new window shows those two, never asks
  * about their queries again, lists golden-learned, and reports how often
- * golden features agree with the answers. */
+ * golden features agree with the answers. And when the triplet file
+ * cannot be written, the view says so, naming the file and the reason,
+ * and counts only the answers the file holds. */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <linux/fs.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "embeddings.h"
 #include "lk-label-view-private.h"
@@ -227,10 +235,92 @@ test_label (void)
   lk_test_window_close (window);
 }
 
+
+/* Makes @path unwritable even for root (the immutable flag, where the
+ * file system has it; plain modes otherwise) or writable again. FALSE if
+ * it cannot be done here. */
+static gboolean
+set_unwritable (const char *path, gboolean unwritable)
+{
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  int flags = 0;
+  gboolean ok;
+
+  if (fd < 0)
+    return FALSE;
+  ok = ioctl (fd, FS_IOC_GETFLAGS, &flags) == 0;
+  if (ok)
+    {
+      flags = unwritable ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
+      ok = ioctl (fd, FS_IOC_SETFLAGS, &flags) == 0;
+    }
+  close (fd);
+  if (!ok && geteuid () != 0)
+    ok = g_chmod (path, unwritable ? 0444 : 0644) == 0;
+  return ok;
+}
+
+static void
+test_write_fails (void)
+{
+  g_autofree char *root = lk_test_make_image_tree ("label-write-fails", categories, 6, 20, 20, 12);
+  LkWindow *window = lk_test_window_new (32);
+  LkLabelView *view = label_view (window);
+  g_autofree char *path = NULL;
+  const char *error;
+  LkCollection *coll;
+  Triplet t1, t2;
+
+  open_label_view (window, root);
+  coll = lk_session_get_collection (lk_window_get_session (window));
+  path = lk_triplets_default_path (coll);
+  t1 = wait_triplet (view);
+  press (view, "1");
+  wait_triplet (view);
+  g_assert_cmpuint (count_records (coll), ==, 1);
+  g_assert_null (_lk_label_view_get_error (view));
+  if (!set_unwritable (path, TRUE))
+    {
+      lk_test_window_close (window);
+      g_test_skip ("cannot make the triplet file unwritable here");
+      return;
+    }
+
+  /* The answer cannot be written: the bar names the file and why, and
+   * the tally counts what the file holds. */
+  press (view, "2");
+  t2 = wait_triplet (view);
+  error = _lk_label_view_get_error (view);
+  g_assert_nonnull (error);
+  g_test_message ("the Label view shows: %s", error);
+  g_assert_nonnull (strstr (error, path));
+  g_assert_true (strstr (error, g_strerror (EPERM)) != NULL
+                 || strstr (error, g_strerror (EACCES)) != NULL);
+  g_assert_cmpuint (_lk_label_view_get_n_answers (view), ==, 1);
+  g_assert_nonnull (strstr (_lk_label_view_get_tally (view), "1 answer"));
+
+  /* Writable again: the next answer is kept, the first one still there. */
+  g_assert_true (set_unwritable (path, FALSE));
+  press (view, "2");
+  wait_triplet (view);
+  g_assert_cmpuint (_lk_label_view_get_n_answers (view), ==, 2);
+  g_assert_nonnull (strstr (_lk_label_view_get_tally (view), "2 answers"));
+  {
+    g_autoptr(LkTripletSet) set = read_file (coll);
+    guint n;
+    const LkTripletRow *rows = lk_triplet_set_get_rows (set, &n);
+    g_assert_cmpuint (n, ==, 2);
+    check_row (&rows[0], t1, LK_RATING_A);
+    check_row (&rows[1], t2, LK_RATING_B);
+  }
+  lk_test_window_close (window);
+}
+
 int
 main (int argc, char **argv)
 {
   lk_test_gtk_init (&argc, &argv);
   g_test_add_func ("/ui/label/answer-undo-reopen", test_label);
+  g_test_add_func ("/ui/label/write-fails", test_write_fails);
   return g_test_run ();
 }

@@ -13,8 +13,10 @@
 #include "testutil.h"
 #include "workflow.h"
 
-/* The workflow of today. Append later steps (train, embed, label, eval,
- * export) here; the kill test and the read-only test pick them up. */
+/* The workflow: scan, features, embed, query, eval, export, train, embed
+ * and query with the model, label, eval with the labels, export the
+ * model's embedding. The kill test and the read-only test pick up any
+ * step appended here. */
 const LkWorkflowStep lk_workflow_steps[] = {
   { "scan",
     { "@CLI@", "scan", "--quiet", "@COLLECTION@" },
@@ -46,6 +48,31 @@ const LkWorkflowStep lk_workflow_steps[] = {
     { "@CLI@", "eval", "@COLLECTION@" } },
   { "export",
     { "@CLI@", "export", "--source", "golden", "-o", "@OUT@/golden", "@COLLECTION@" } },
+  /* Training with checkpoints every 4 steps, small batches, one thread (so
+   * a resumed run can be compared to the bit with an uninterrupted one);
+   * the check resumes from the last checkpoint and prints the final
+   * weights' digest. workflow-helper.c knows these batches. */
+  { "train",
+    { "@CLI@", "train", "--quiet", "--preset", "tiny", "--threads", "1", "--no-embed",
+      "--pretrain-steps", "12", "--ranking-steps", "12", "--pretrain-batch", "16",
+      "--ranking-batch", "8", "--checkpoint-steps", "4", "@COLLECTION@" },
+    { "@DATA@/models/tiny/" },
+    { "@HELPER@", "train-check", "@COLLECTION@", "tiny", "12", "12", "4" } },
+  { "embed-model",
+    { "@CLI@", "embed", "--quiet", "--source", "model-tiny", "@COLLECTION@" } },
+  { "query-model",
+    { "@CLI@", "query", "--source", "model-tiny", "-k", "5", "@COLLECTION@",
+      "boats/img-0000.png" } },
+  /* Labelling as the Label view does; the check finds every acknowledged
+   * answer and undo in the file, then answers the rest. */
+  { "label",
+    { "@HELPER@", "label", "@COLLECTION@", "600" },
+    { "@DATA@/triplets.csv", "@DATA@/workflow-label.acks" },
+    { "@HELPER@", "label-check", "@COLLECTION@", "600" } },
+  { "eval-labelled",
+    { "@CLI@", "eval", "@COLLECTION@" } },
+  { "export-model",
+    { "@CLI@", "export", "--source", "model-tiny", "-o", "@OUT@/model-tiny", "@COLLECTION@" } },
 };
 const guint lk_workflow_n_steps = G_N_ELEMENTS (lk_workflow_steps);
 
@@ -191,6 +218,24 @@ lk_tree_snapshot (const char *root)
   GString *out = g_string_new (NULL);
   snapshot_dir (root, ".", out);
   return out;
+}
+
+guint
+lk_workflow_count_temporaries (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      if (strstr (name, ".tmp-") != NULL)
+        n++;
+      else if (g_file_test (path, G_FILE_TEST_IS_DIR))
+        n += lk_workflow_count_temporaries (path);
+    }
+  return n;
 }
 
 char *

@@ -15,15 +15,16 @@
 
 G_BEGIN_DECLS
 
-#define LK_WORKFLOW_MAX_ARGS 16
+#define LK_WORKFLOW_MAX_ARGS 24
 
 typedef struct {
   const char *name;
   /* What the user runs. */
   const char *argv[LK_WORKFLOW_MAX_ARGS];
   /* Files this step writes, "NAME" in the collection's cache folder or
-   * "@DATA@/NAME" in its data folder; the kill test removes them before a
-   * run, so the kill lands while they are being computed and written. */
+   * "@DATA@/NAME" in its data folder (a folder when it ends with "/"); the
+   * kill test removes them before a run, so the kill lands while they are
+   * being computed and written. */
   const char *outputs[8];
   /* Run to completion after a kill; its standard output must be what it
    * prints after a clean run (a digest of what it read). Empty: the step
@@ -58,6 +59,9 @@ gboolean lk_workflow_run_killed (const char *const *argv, const char *collection
 /* A line per file and folder below @root (sorted): path, type, mode, size,
  * mtime in ns, and a hash of the contents or of the sorted entry names. */
 GString *lk_tree_snapshot (const char *root);
+
+/* Temporaries (NAME.tmp-XXXXXX) below @dir, in every sub-folder. */
+guint  lk_workflow_count_temporaries (const char *dir);
 
 /* A folder collection of @n small PNGs in 3 categories, nested a level. */
 char  *lk_workflow_make_collection (const char *name, guint n, guint size);

@@ -19,5 +19,7 @@ const char  *_lk_label_view_get_agreement_source   (LkLabelView *self);
 /* The source compared with golden features to choose triplets. */
 const char  *_lk_label_view_get_other_source       (LkLabelView *self);
 GtkDropDown *_lk_label_view_get_agreement_dropdown (LkLabelView *self);
+/* The error shown in the view's bar, or NULL when the bar is hidden. */
+const char  *_lk_label_view_get_error              (LkLabelView *self);
 
 G_END_DECLS

@@ -1074,6 +1074,13 @@ _lk_label_view_get_tally (LkLabelView *self)
 }
 
 const char *
+_lk_label_view_get_error (LkLabelView *self)
+{
+  return gtk_info_bar_get_revealed (self->error_bar) ? gtk_label_get_label (self->error_label)
+                                                     : NULL;
+}
+
+const char *
 _lk_label_view_get_reason (LkLabelView *self)
 {
   return gtk_label_get_label (self->reason_label);

@@ -72,6 +72,12 @@ on_scan_progress (const char *phase, guint done, guint total, gpointer user_data
   lk_cli_progress_update (user_data, phase, done, total, NULL);
 }
 
+void
+lk_cli_collection_args_clear (LkCliCollectionArgs *args)
+{
+  g_clear_pointer (&args->builtin, g_free);
+}
+
 LkCollection *
 lk_cli_open_collection (int                   argc,
                         char                **argv,

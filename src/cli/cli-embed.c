@@ -54,7 +54,7 @@ list_sources (LkCollection *coll, gboolean json)
 int
 lk_cli_embed (int argc, char **argv)
 {
-  LkCliCollectionArgs args = { 0 };
+  g_auto(LkCliCollectionArgs) args = { 0 };
   g_auto(GStrv) names = NULL;
   gboolean list = FALSE;
   g_autoptr(GError) error = NULL;

@@ -126,7 +126,7 @@ print_json (const LkEvalTable *t)
 int
 lk_cli_eval (int argc, char **argv)
 {
-  LkCliCollectionArgs args = { 0 };
+  g_auto(LkCliCollectionArgs) args = { 0 };
   g_autofree char *triplets = NULL, *sources = NULL, *pool = NULL;
   int k = 30, n_triplets = 5000;
   gint64 seed = 1;

@@ -78,7 +78,7 @@ generate (LkCollection *coll, const char *kind, guint n, guint64 seed, GError **
 int
 lk_cli_export (int argc, char **argv)
 {
-  LkCliCollectionArgs args = { 0 };
+  g_auto(LkCliCollectionArgs) args = { 0 };
   g_autofree char *source = NULL, *output = NULL, *triplets_out = NULL, *triplets_in = NULL;
   g_autofree char *gen = NULL;
   int n = 1000;

@@ -54,7 +54,7 @@ find_category (LkCollection *coll, const char *name, gint *out, GError **error)
 int
 lk_cli_query (int argc, char **argv)
 {
-  LkCliCollectionArgs args = { 0 };
+  g_auto(LkCliCollectionArgs) args = { 0 };
   g_autofree char *source = NULL, *file = NULL, *category = NULL, *split = NULL;
   int k = 10;
   const GOptionEntry entries[] = {

@@ -114,14 +114,13 @@ print_json (LkCollection *coll)
 static int
 scan_or_info (int argc, char **argv, gboolean details, const char *summary)
 {
-  LkCliCollectionArgs args = { 0 };
+  g_auto(LkCliCollectionArgs) args = { 0 };
   g_autoptr(LkCollection) coll = NULL;
   g_autoptr(GError) error = NULL;
 
   if (!lk_cli_parse (&argc, &argv, _("FOLDER|--builtin fashion-mnist"), summary, NULL, &args))
     return LK_EXIT_USAGE;
   coll = lk_cli_open_collection (argc, argv, &args, &error);
-  g_free (args.builtin);
   if (coll == NULL)
     return lk_cli_fail (error);
   if (args.json)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "error.h"
 #include "evaluate.h"
 #include "model-store.h"
 #include "trainer.h"
@@ -216,7 +217,28 @@ make_trainer (LkCollection *coll, const Args *a, const LkCliCollectionArgs *carg
          ? g_strdup (lk_preset_name (preset))
          : g_strdup_printf ("%s-%s", lk_preset_name (preset), lk_ablation_name (p.ablation));
   if (a->resume)
-    return lk_trainer_new_resume (coll, a->name != NULL ? a->name : base, error);
+    {
+      LkTrainer *t = lk_trainer_new_resume (coll, a->name != NULL ? a->name : base, error);
+      const LkTrainParams *stored = t != NULL ? lk_trainer_get_params (t) : NULL;
+      /* A --preset or --ablation with --resume must be the model's own. */
+      if (t != NULL && ((a->preset != NULL && stored->preset != preset)
+                        || (a->ablation != NULL && stored->ablation != p.ablation)))
+        {
+          LkPreset want_preset = a->preset != NULL ? preset : stored->preset;
+          LkAblation want_ablation = a->ablation != NULL ? p.ablation : stored->ablation;
+          g_autoptr(GArray) history = lk_trainer_dup_history (t);
+          g_autofree char *ckpt = lk_model_checkpoint_path (lk_trainer_get_dir (t), history->len);
+          g_set_error (error, LK_ERROR, LK_ERROR_MISMATCH,
+                       _("%s: model “%s” is a %s %s model, not %s %s: resume it without "
+                         "--preset and --ablation, or train a new model"),
+                       ckpt, lk_trainer_get_name (t), lk_preset_name (stored->preset),
+                       lk_ablation_name (stored->ablation), lk_preset_name (want_preset),
+                       lk_ablation_name (want_ablation));
+          lk_trainer_unref (t);
+          return NULL;
+        }
+      return t;
+    }
   name = a->name != NULL ? g_strdup (a->name) : lk_model_store_new_name (coll, base);
   return lk_trainer_new (coll, name, &p, error);
 }
@@ -267,10 +289,11 @@ print_result (LkTrainer *trainer, gboolean json)
   printf (_("Card:       %s\n"), card);
 }
 
+static int train (int argc, char **argv, Args *a);
+
 int
 lk_cli_train (int argc, char **argv)
 {
-  LkCliCollectionArgs cargs = { 0 };
   Args a = {
     .steps = -1, .pretrain_steps = -1, .ranking_steps = -1,
     .pretrain_lr = -1, .ranking_lr = -1, .gap = -1, .weight_decay = -1, .keep = -1,
@@ -278,55 +301,68 @@ lk_cli_train (int argc, char **argv)
     .checkpoint_steps = -1, .seed = -1,
     .shift = -1, .pretrain_batch = -1, .ranking_batch = -1, .buffer_size = -1, .max_images = -1,
   };
+  int status = train (argc, argv, &a);
+
+  /* The strings GOption gave the options. */
+  g_free (a.preset);
+  g_free (a.ablation);
+  g_free (a.name);
+  return status;
+}
+
+static int
+train (int argc, char **argv, Args *a)
+{
+  g_auto(LkCliCollectionArgs) cargs = { 0 };
   const GOptionEntry entries[] = {
-    { "preset", 'p', 0, G_OPTION_ARG_STRING, &a.preset,
+    { "preset", 'p', 0, G_OPTION_ARG_STRING, &a->preset,
       N_("Network: tiny, photo or paper (default: tiny for 28×28 gray, else photo)"), N_("NAME") },
-    { "ablation", 'a', 0, G_OPTION_ARG_STRING, &a.ablation,
+    { "ablation", 'a', 0, G_OPTION_ARG_STRING, &a->ablation,
       N_("convnet, single-scale, single-scale-visual or deep-ranking (default)"), N_("NAME") },
-    { "minutes", 'm', 0, G_OPTION_ARG_DOUBLE, &a.minutes,
+    { "minutes", 'm', 0, G_OPTION_ARG_DOUBLE, &a->minutes,
       N_("Training time to plan the steps for (default 15)"), N_("M") },
-    { "steps", 's', 0, G_OPTION_ARG_INT64, &a.steps,
+    { "steps", 's', 0, G_OPTION_ARG_INT64, &a->steps,
       N_("Steps of both stages together, split by --pretrain-share"), N_("N") },
-    { "pretrain-steps", 0, 0, G_OPTION_ARG_INT64, &a.pretrain_steps,
+    { "pretrain-steps", 0, 0, G_OPTION_ARG_INT64, &a->pretrain_steps,
       N_("Steps of softmax pre-training"), N_("N") },
-    { "ranking-steps", 0, 0, G_OPTION_ARG_INT64, &a.ranking_steps,
+    { "ranking-steps", 0, 0, G_OPTION_ARG_INT64, &a->ranking_steps,
       N_("Steps of ranking fine-tuning"), N_("N") },
-    { "resume", 'r', 0, G_OPTION_ARG_NONE, &a.resume,
+    { "resume", 'r', 0, G_OPTION_ARG_NONE, &a->resume,
       N_("Continue the model from its last checkpoint"), NULL },
-    { "name", 'n', 0, G_OPTION_ARG_STRING, &a.name,
+    { "name", 'n', 0, G_OPTION_ARG_STRING, &a->name,
       N_("Model name (default: the preset, and the ablation)"), N_("NAME") },
-    { "pretrain-share", 0, 0, G_OPTION_ARG_DOUBLE, &a.pretrain_share,
+    { "pretrain-share", 0, 0, G_OPTION_ARG_DOUBLE, &a->pretrain_share,
       N_("Share of the time or steps for pre-training (default 0.5)"), N_("X") },
-    { "pretrain-lr", 0, 0, G_OPTION_ARG_DOUBLE, &a.pretrain_lr,
+    { "pretrain-lr", 0, 0, G_OPTION_ARG_DOUBLE, &a->pretrain_lr,
       N_("Learning rate of pre-training"), N_("LR") },
-    { "ranking-lr", 0, 0, G_OPTION_ARG_DOUBLE, &a.ranking_lr,
+    { "ranking-lr", 0, 0, G_OPTION_ARG_DOUBLE, &a->ranking_lr,
       N_("Learning rate of ranking"), N_("LR") },
-    { "gap", 0, 0, G_OPTION_ARG_DOUBLE, &a.gap, N_("Hinge gap g (default 0.5)"), N_("G") },
-    { "weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &a.weight_decay,
+    { "gap", 0, 0, G_OPTION_ARG_DOUBLE, &a->gap, N_("Hinge gap g (default 0.5)"), N_("G") },
+    { "weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &a->weight_decay,
       N_("Weight decay λ (default 0.001)"), N_("L") },
-    { "keep", 0, 0, G_OPTION_ARG_DOUBLE, &a.keep,
+    { "keep", 0, 0, G_OPTION_ARG_DOUBLE, &a->keep,
       N_("Dropout keep probability (default 0.6)"), N_("P") },
-    { "shift", 0, 0, G_OPTION_ARG_INT, &a.shift,
+    { "shift", 0, 0, G_OPTION_ARG_INT, &a->shift,
       N_("Random shift in input pixels (default per preset)"), N_("PX") },
-    { "flip", 0, 0, G_OPTION_ARG_NONE, &a.flip, N_("Also mirror images at random"), NULL },
-    { "pretrain-batch", 0, 0, G_OPTION_ARG_INT, &a.pretrain_batch,
+    { "flip", 0, 0, G_OPTION_ARG_NONE, &a->flip, N_("Also mirror images at random"), NULL },
+    { "pretrain-batch", 0, 0, G_OPTION_ARG_INT, &a->pretrain_batch,
       N_("Images per pre-training step"), N_("N") },
-    { "ranking-batch", 0, 0, G_OPTION_ARG_INT, &a.ranking_batch,
+    { "ranking-batch", 0, 0, G_OPTION_ARG_INT, &a->ranking_batch,
       N_("Triplets per ranking step"), N_("N") },
-    { "out-of-class", 0, 0, G_OPTION_ARG_DOUBLE, &a.out_of_class,
+    { "out-of-class", 0, 0, G_OPTION_ARG_DOUBLE, &a->out_of_class,
       N_("Share of out-of-class negatives (default 0.2)"), N_("X") },
-    { "buffer-size", 0, 0, G_OPTION_ARG_INT, &a.buffer_size,
+    { "buffer-size", 0, 0, G_OPTION_ARG_INT, &a->buffer_size,
       N_("Images per category buffer of the sampler (default 256)"), N_("N") },
-    { "seed", 0, 0, G_OPTION_ARG_INT64, &a.seed, N_("Random seed (default 1)"), N_("N") },
-    { "max-images", 0, 0, G_OPTION_ARG_INT, &a.max_images,
+    { "seed", 0, 0, G_OPTION_ARG_INT64, &a->seed, N_("Random seed (default 1)"), N_("N") },
+    { "max-images", 0, 0, G_OPTION_ARG_INT, &a->max_images,
       N_("Train on a seeded subset of this many images"), N_("N") },
-    { "checkpoint-minutes", 0, 0, G_OPTION_ARG_DOUBLE, &a.checkpoint_minutes,
+    { "checkpoint-minutes", 0, 0, G_OPTION_ARG_DOUBLE, &a->checkpoint_minutes,
       N_("Minutes between checkpoints (default 10)"), N_("M") },
-    { "checkpoint-steps", 0, 0, G_OPTION_ARG_INT64, &a.checkpoint_steps,
+    { "checkpoint-steps", 0, 0, G_OPTION_ARG_INT64, &a->checkpoint_steps,
       N_("Also a checkpoint every N steps"), N_("N") },
-    { "no-embed", 0, 0, G_OPTION_ARG_NONE, &a.no_embed,
+    { "no-embed", 0, 0, G_OPTION_ARG_NONE, &a->no_embed,
       N_("Do not embed the collection when training is done"), NULL },
-    { "eval", 'e', 0, G_OPTION_ARG_NONE, &a.eval,
+    { "eval", 'e', 0, G_OPTION_ARG_NONE, &a->eval,
       N_("Evaluate the model beside golden features when done; keep the figures in its card"),
       NULL },
     { NULL }
@@ -345,22 +381,23 @@ lk_cli_train (int argc, char **argv)
                        "checkpoint; --resume continues from it."),
                      entries, &cargs))
     return LK_EXIT_USAGE;
-  if (a.resume && (a.preset != NULL || a.ablation != NULL || a.steps > 0 || a.pretrain_steps >= 0
-                   || a.ranking_steps >= 0))
+  if (a->resume && (a->steps > 0 || a->pretrain_steps >= 0 || a->ranking_steps >= 0))
     return lk_cli_usage_error (argv[0], _("--resume continues the stored schedule: give no "
-                                          "--preset, --ablation or --steps with it"));
-  if (a.minutes < 0 || (a.steps > 0 && (a.pretrain_steps >= 0 || a.ranking_steps >= 0)))
+                                          "--steps with it"));
+  if (a->minutes < 0 || (a->steps > 0 && (a->pretrain_steps >= 0 || a->ranking_steps >= 0)))
     return lk_cli_usage_error (argv[0], _("give --steps or --pretrain-steps/--ranking-steps, "
                                           "and a positive --minutes"));
   coll = lk_cli_open_collection (argc, argv, &cargs, &error);
   if (coll == NULL)
     return lk_cli_fail (error);
   lk_model_register_embedder ();
-  trainer = make_trainer (coll, &a, &cargs, &error);
+  trainer = make_trainer (coll, a, &cargs, &error);
   if (trainer == NULL)
     return lk_cli_fail (error);
-  if (a.resume && a.minutes > 0)
-    lk_trainer_set_time_limit (trainer, a.minutes * 60);
+  if (lk_trainer_get_notice (trainer) != NULL)
+    fprintf (stderr, "likeness-cli: %s\n", lk_trainer_get_notice (trainer));
+  if (a->resume && a->minutes > 0)
+    lk_trainer_set_time_limit (trainer, a->minutes * 60);
 
   watch.bar = lk_cli_progress_new (!cargs.quiet);
   watch.log = !cargs.quiet && !isatty (STDERR_FILENO);
@@ -373,7 +410,7 @@ lk_cli_train (int argc, char **argv)
   if (status != LK_EXIT_OK)
     return status;
   print_result (trainer, cargs.json);
-  if (a.eval && !evaluate_model (coll, lk_trainer_get_name (trainer), cargs.json, &error))
+  if (a->eval && !evaluate_model (coll, lk_trainer_get_name (trainer), cargs.json, &error))
     return lk_cli_fail (error);
   return LK_EXIT_OK;
 }

@@ -47,6 +47,10 @@ typedef struct {
   gboolean quiet;        /* --quiet: no progress */
 } LkCliCollectionArgs;
 
+/* Frees the strings lk_cli_parse() stored in @args (--builtin). */
+void lk_cli_collection_args_clear (LkCliCollectionArgs *args);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LkCliCollectionArgs, lk_cli_collection_args_clear)
+
 gboolean lk_cli_parse (int                  *argc,
                        char               ***argv,
                        const char           *parameter_string,

@@ -797,8 +797,8 @@ model_embed_images (LkEmbedder *self, LkCollection *collection, const guint32 *i
   if (channels != m->format.channels)
     {
       g_set_error (error, LK_ERROR, LK_ERROR_MISMATCH,
-                   _("Model “%s” takes %u-channel images, the collection has %u"), m->name,
-                   m->format.channels, channels);
+                   _("%s: model “%s” takes %u-channel images, the collection has %u"),
+                   m->path, m->name, m->format.channels, channels);
       return FALSE;
     }
   g_mutex_lock (&e->lock);
@@ -855,8 +855,8 @@ model_embed_pixels (LkEmbedder *self, const guint8 *image, guint side, guint cha
   if (channels != m->format.channels)
     {
       g_set_error (error, LK_ERROR, LK_ERROR_MISMATCH,
-                   _("Model “%s” takes %u-channel images, not %u"), m->name, m->format.channels,
-                   channels);
+                   _("%s: model “%s” takes %u-channel images, not %u"), m->path, m->name,
+                   m->format.channels, channels);
       return FALSE;
     }
   g_mutex_lock (&e->lock);
@@ -905,8 +905,9 @@ lk_model_new_embedder (LkModel *self, LkCollection *collection, guint n_threads,
   if (lk_collection_get_channels (collection) != self->format.channels)
     {
       g_set_error (error, LK_ERROR, LK_ERROR_MISMATCH,
-                   _("Model “%s” takes %u-channel images, the collection has %u"), self->name,
-                   self->format.channels, lk_collection_get_channels (collection));
+                   _("%s: model “%s” takes %u-channel images, the collection has %u"),
+                   self->path, self->name, self->format.channels,
+                   lk_collection_get_channels (collection));
       return NULL;
     }
   e = g_new0 (ModelEmbedder, 1);

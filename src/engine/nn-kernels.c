@@ -19,18 +19,21 @@
  * AVX2 (checked once); LIKENESS_NN_SIMD=0 or lk_nn_kernels_set_simd()
  * forces the portable C, which the tests run too. */
 
-static int simd_override = -1;
+/* Both read by every network thread, so atomic: the level is found by
+ * whichever thread gets there first (several may, with the same answer),
+ * and a test may switch the override while another network runs. */
+static gint simd_override = -1;
 
 void
 lk_nn_kernels_set_simd (gboolean enabled)
 {
-  simd_override = enabled ? -1 : 0;
+  g_atomic_int_set (&simd_override, enabled ? -1 : 0);
 }
 
 gboolean
 lk_nn_kernels_get_simd (void)
 {
-  return simd_override != 0 &&
+  return g_atomic_int_get (&simd_override) != 0 &&
 #ifdef HAVE_X86_SIMD
          __builtin_cpu_supports ("avx2") && g_strcmp0 (g_getenv ("LIKENESS_NN_SIMD"), "0") != 0;
 #else
@@ -41,12 +44,18 @@ lk_nn_kernels_get_simd (void)
 static inline int
 simd_level (void)
 {
-  static int level = -1;
-  if (simd_override == 0)
+  static gint level = -1;
+  gint l;
+
+  if (g_atomic_int_get (&simd_override) == 0)
     return 0;
-  if (G_UNLIKELY (level < 0))
-    level = lk_nn_kernels_get_simd () ? 1 : 0;
-  return level;
+  l = g_atomic_int_get (&level);
+  if (G_UNLIKELY (l < 0))
+    {
+      l = lk_nn_kernels_get_simd () ? 1 : 0;
+      g_atomic_int_set (&level, l);
+    }
+  return l;
 }
 
 #ifdef HAVE_X86_SIMD

@@ -329,7 +329,8 @@ struct _LkTrainer
   GCond             cond;
   LkTrainerState    state;
   gboolean          started, pause_requested, stop_requested;
-  gboolean          ended;            /* the worker's last progress is delivered */
+  gboolean          worker_done;  /* its last progress call has returned */
+  char             *notice;       /* what resuming set aside, or NULL */
   LkTrainProgress   progress;
   GArray           *history;      /* LkTrainPoint */
   LkSampler        *sampler;      /* published once made */
@@ -475,6 +476,7 @@ lk_trainer_new (LkCollection *collection, const char *name, const LkTrainParams 
                 GError **error)
 {
   g_autofree char *dir = NULL;
+  g_autoptr(LkModelInfo) info = NULL;
 
   g_return_val_if_fail (collection != NULL && name != NULL && params != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -487,7 +489,11 @@ lk_trainer_new (LkCollection *collection, const char *name, const LkTrainParams 
   if (!lk_train_params_check (params, error))
     return NULL;
   dir = lk_model_store_dir_for (collection, name);
-  if (g_file_test (dir, G_FILE_TEST_EXISTS))
+  /* A folder that holds neither a model file nor a checkpoint is what a
+   * run killed before its first checkpoint leaves (a temporary at most):
+   * nothing to resume, so the name is free again. */
+  info = lk_model_store_get (collection, name, NULL);
+  if (info != NULL && (info->model_path != NULL || info->checkpoints->len > 0))
     {
       g_set_error (error, LK_ERROR, LK_ERROR_INVALID,
                    _("A model “%s” exists already (%s): resume it or choose another name"), name,
@@ -524,6 +530,23 @@ meta_u64 (LkNnModel *m, const char *key, guint64 *out)
 static gboolean
 read_history (LkTrainer *self, LkNnModel *m, GError **error);
 
+static void notice_append (char **notice, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+notice_append (char **notice, const char *format, ...)
+{
+  va_list args;
+  g_autofree char *line = NULL;
+  char *joined;
+
+  va_start (args, format);
+  line = g_strdup_vprintf (format, args);
+  va_end (args);
+  joined = *notice != NULL ? g_strconcat (*notice, "\n", line, NULL) : g_strdup (line);
+  g_free (*notice);
+  *notice = joined;
+}
+
 LkTrainer *
 lk_trainer_new_resume (LkCollection *collection, const char *name, GError **error)
 {
@@ -534,6 +557,7 @@ lk_trainer_new_resume (LkCollection *collection, const char *name, GError **erro
   LkTrainParams params;
   guint64 key = 0;
   const char *path, *s;
+  g_autofree char *notice = NULL;
 
   g_return_val_if_fail (collection != NULL && name != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -546,11 +570,30 @@ lk_trainer_new_resume (LkCollection *collection, const char *name, GError **erro
                    _("Model “%s” has no checkpoint to resume from (%s)"), name, info->dir);
       return NULL;
     }
-  last = info->checkpoints->pdata[info->checkpoints->len - 1];
+  /* The latest checkpoint that loads. One that is damaged (a disk fault:
+   * they are written atomically) is set aside as NAME.damaged, with a
+   * notice, and the one before it used. */
+  for (guint i = info->checkpoints->len; i-- > 0 && m == NULL;)
+    {
+      g_autoptr(GError) local = NULL;
+      g_autofree char *aside = NULL;
+
+      last = info->checkpoints->pdata[i];
+      m = lk_nn_model_load (last->path, &local);
+      if (m != NULL)
+        break;
+      aside = g_strconcat (last->path, ".damaged", NULL);
+      if (!g_error_matches (local, LK_ERROR, LK_ERROR_CORRUPT) || i == 0
+          || g_rename (last->path, aside) != 0)
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          g_free (notice);
+          return NULL;
+        }
+      notice_append (&notice, _("%s; set aside as %s, resuming from the checkpoint before"),
+                     local->message, aside);
+    }
   path = last->path;
-  m = lk_nn_model_load (path, error);
-  if (m == NULL)
-    return NULL;
   if (!lk_nn_model_has_optimizer (m) || meta (m, LK_MODEL_META_VERSION) == NULL)
     {
       g_set_error (error, LK_ERROR, LK_ERROR_CORRUPT,
@@ -577,6 +620,7 @@ lk_trainer_new_resume (LkCollection *collection, const char *name, GError **erro
   if (!lk_train_params_check (&params, error))
     return NULL;
   self = trainer_alloc (collection, name, &params);
+  self->notice = g_steal_pointer (&notice);
   s = meta (m, "model.data.key");
   if (s != NULL)
     key = g_ascii_strtoull (s, NULL, 16);
@@ -672,6 +716,7 @@ lk_trainer_unref (LkTrainer *self)
   g_clear_pointer (&self->sampler, lk_sampler_free);
   g_clear_error (&self->error);
   g_free (self->golden_source);
+  g_free (self->notice);
   g_clear_pointer (&self->features, lk_features_unref);
   g_clear_pointer (&self->relevance, lk_relevance_unref);
   g_clear_pointer (&self->sgd, lk_nn_sgd_free);
@@ -742,6 +787,7 @@ lk_trainer_dup_history (LkTrainer *self)
 const LkTrainParams *lk_trainer_get_params (LkTrainer *self) { return &self->params; }
 const char *lk_trainer_get_name (LkTrainer *self) { return self->name; }
 const char *lk_trainer_get_dir (LkTrainer *self) { return self->dir; }
+const char *lk_trainer_get_notice (LkTrainer *self) { return self->notice; }
 
 LkSampler *
 lk_trainer_get_sampler (LkTrainer *self)
@@ -1774,13 +1820,12 @@ worker_main (gpointer data)
   else
     self->state = self->finished ? LK_TRAINER_FINISHED : LK_TRAINER_STOPPED;
   g_mutex_unlock (&self->lock);
-  /* The last progress (the final state, the checkpoint just written) is
-   * in place and its callback has returned before lk_trainer_wait() does,
-   * so a caller never reads an older progress, nor gets a callback after
-   * the wait. */
+  /* The last progress goes out before lk_trainer_wait() returns: once it
+   * has, the caller may free what its progress function uses (the CLI
+   * frees its progress bar, which this call used to write to after). */
   notify (self);
   g_mutex_lock (&self->lock);
-  self->ended = TRUE;
+  self->worker_done = TRUE;
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
   lk_trainer_unref (self);
@@ -1819,7 +1864,7 @@ lk_trainer_wait (LkTrainer *self, GError **error)
 
   g_return_val_if_fail (self != NULL, FALSE);
   g_mutex_lock (&self->lock);
-  while (self->started && !self->ended)
+  while (self->started && !self->worker_done)
     g_cond_wait (&self->cond, &self->lock);
   ok = self->state != LK_TRAINER_FAILED;
   if (!ok && self->error != NULL)

@@ -163,7 +163,9 @@ LkTrainer *lk_trainer_new        (LkCollection         *collection,
                                   GError              **error);
 /* Continues model @name from its latest checkpoint: its parameters, plan,
  * position and history. LK_ERROR_NOT_FOUND without a checkpoint,
- * LK_ERROR_MISMATCH when the collection's images changed since. */
+ * LK_ERROR_MISMATCH when the collection's images changed since. A
+ * damaged checkpoint (LK_ERROR_CORRUPT) is renamed NAME.damaged and the
+ * one before it used; lk_trainer_get_notice() then says so. */
 LkTrainer *lk_trainer_new_resume (LkCollection         *collection,
                                   const char           *name,
                                   GError              **error);
@@ -186,7 +188,8 @@ void       lk_trainer_pause  (LkTrainer *self);
 void       lk_trainer_resume (LkTrainer *self);
 void       lk_trainer_stop   (LkTrainer *self);
 /* Waits for the worker to end: TRUE when it stopped or finished (the
- * checkpoint and model file written), FALSE with its error. */
+ * checkpoint and model file written), FALSE with its error. When it
+ * returns, the progress function has made its last call. */
 gboolean   lk_trainer_wait   (LkTrainer *self, GError **error);
 /* lk_trainer_start() + lk_trainer_wait(), in the calling thread's time. */
 gboolean   lk_trainer_run    (LkTrainer *self, GCancellable *cancellable, GError **error);
@@ -200,6 +203,9 @@ const LkTrainParams *lk_trainer_get_params   (LkTrainer *self);
 const char          *lk_trainer_get_name     (LkTrainer *self);
 /* The model's folder (lk_model_store_dir_for()). */
 const char          *lk_trainer_get_dir      (LkTrainer *self);
+/* What lk_trainer_new_resume() set aside, one line each (translated), or
+ * NULL: for the user to see. */
+const char          *lk_trainer_get_notice   (LkTrainer *self);
 /* The sampler once the ranking stage is prepared, else NULL; it lives as
  * long as the trainer, and lk_sampler_snapshot() may be called on it from
  * any thread (the Buffers view polls it while training runs). */

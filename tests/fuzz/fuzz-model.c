@@ -4,14 +4,21 @@
  * Input: a mode byte, then the file. Mode bit 0: recompute every payload
  * checksum that lies inside the file, then the header checksum (of the
  * section table and header bytes 0–15). A loaded model is read through
- * its accessors and rebuilt as a network of batch 1. */
+ * its accessors and rebuilt as a network of batch 1; then the same file
+ * goes through lk_model_load() (model-store.c), which checks the
+ * metadata of a Likeness model or checkpoint against its network. Mode
+ * bit 1: the file is also the only checkpoint of model "fz" of a small
+ * collection in memory, resumed with lk_trainer_new_resume() (the
+ * trainer's parameters, state and loss history it reads). */
 #include "config.h"
 
 #include <string.h>
 
 #include "fileutil.h"
 #include "fuzz.h"
+#include "model-store.h"
 #include "nn-model-file.h"
+#include "trainer.h"
 
 #define HEADER_SIZE 24
 #define ENTRY_SIZE 32
@@ -71,6 +78,39 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       }
     (void) lk_nn_model_has_optimizer (model);
     net = lk_nn_model_new_net (model, 1, 1, 0, NULL);
+  }
+  if (mode & 2)
+    {
+      static LkCollection *c;
+      static char *checkpoint;
+      g_autoptr(GError) local = NULL;
+      g_autoptr(LkTrainer) t = NULL;
+
+      if (c == NULL)
+        {
+          g_autofree char *dir = NULL, *parent = NULL;
+          c = lk_fuzz_small_collection (8, 1, 12, FALSE);
+          dir = lk_model_store_dir_for (c, "fz");
+          checkpoint = lk_model_checkpoint_path (dir, 1);
+          parent = g_path_get_dirname (checkpoint);
+          g_mkdir_with_parents (parent, 0755);
+        }
+      if (!g_file_set_contents (checkpoint, (const char *) buf, (gssize) len, &local))
+        g_error ("%s", local->message);
+      t = lk_trainer_new_resume (c, "fz", &local);
+      g_assert (t != NULL || local != NULL);
+      if (t != NULL)
+        {
+          g_autoptr(GArray) history = lk_trainer_dup_history (t);
+          lk_fuzz_touch (history->data, history->len * sizeof (LkTrainPoint));
+        }
+    }
+  {
+    g_autoptr(GError) local = NULL;
+    g_autoptr(LkModel) m = lk_model_load (lk_fuzz_write_file ("model.lknn", buf, len), &local);
+    g_assert (m != NULL || local != NULL);
+    if (m != NULL)
+      lk_fuzz_touch (lk_model_get_name (m), strlen (lk_model_get_name (m)));
   }
   return 0;
 }

@@ -16,7 +16,10 @@
 #include "collection-private.h"
 #include "error.h"
 #include "embeddings.h"
+#include "model-store.h"
 #include "nn-model-file.h"
+#include "nn-optim.h"
+#include "trainer.h"
 #include "relevance.h"
 #include "triplets.h"
 #include "testutil.h"
@@ -428,6 +431,94 @@ seeds_model (const char *tmp)
     g_error ("%s", error->message);
   put_file ("model", "tiny", 0, path);
   put_file ("model", "tiny.fixup", 1, path);
+
+  /* The same network as a Likeness model (what lk_model_load() checks). */
+  g_hash_table_insert (meta, "likeness.model", "1");
+  g_hash_table_insert (meta, "model.name", "tiny");
+  g_hash_table_insert (meta, "model.preset", "tiny");
+  g_hash_table_insert (meta, "model.ablation", "deep-ranking");
+  g_hash_table_insert (meta, "model.input.side", "4");
+  g_hash_table_insert (meta, "model.input.channels", "1");
+  g_hash_table_insert (meta, "model.input.mean", "0.5");
+  g_hash_table_insert (meta, "model.input.std", "0.25");
+  g_hash_table_insert (meta, "model.golden.weights", "1,1,1,1");
+  if (!lk_nn_model_save (path, net, &options, &error))
+    g_error ("%s", error->message);
+  {
+    g_autoptr(LkModel) m = lk_model_load (path, &error);
+    if (m == NULL)
+      g_error ("the Likeness model seed does not load: %s", error->message);
+  }
+  put_file ("model", "likeness", 0, path);
+  put_file ("model", "likeness.fixup", 1, path);
+}
+
+/* A checkpoint of the harness's collection (lk_fuzz_small_collection (8,
+ * 1, 12, FALSE)) for lk_trainer_new_resume(): the metadata and loss
+ * history of a real one-step training, saved with the small network and
+ * its optimiser so that the file stays a few kilobytes. */
+static void
+seeds_checkpoint (const char *tmp)
+{
+  g_autofree char *path = g_build_filename (tmp, "checkpoint.lkm", NULL);
+  g_autoptr(LkCollection) c = lk_fuzz_small_collection (8, 1, 12, FALSE);
+  g_autoptr(LkTrainer) t = NULL;
+  g_autoptr(LkModelInfo) info = NULL;
+  g_autoptr(LkNnModel) real = NULL;
+  g_autoptr(GBytes) history = NULL;
+  g_autoptr(GHashTable) meta = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(LkNnSpec) spec = lk_nn_spec_new ();
+  g_autoptr(LkNnNet) net = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree const char **keys = NULL;
+  LkNnSgd *sgd;
+  LkNnSgdParams sp;
+  LkTrainParams p;
+  LkNnBlob blob = { "history", NULL, 0 };
+  LkNnSaveOptions options = { meta, NULL, &blob, 1 };
+  int x = lk_nn_spec_add_image (spec, "image", 1, 4, 4);
+
+  lk_train_params_init (&p, LK_PRESET_TINY);
+  p.ablation = LK_ABLATION_CONVNET;
+  p.pretrain_steps = 1;
+  p.ranking_steps = 0;
+  p.budget_seconds = 0;
+  p.pretrain_batch = 4;
+  p.n_threads = 1;
+  p.checkpoint_steps = 1;
+  p.embed_when_done = FALSE;
+  t = lk_trainer_new (c, "fz", &p, &error);
+  if (t == NULL || !lk_trainer_run (t, NULL, &error))
+    g_error ("%s", error->message);
+  info = lk_model_store_get (c, "fz", &error);
+  if (info == NULL || info->checkpoints->len == 0)
+    g_error ("no checkpoint");
+  real = lk_nn_model_load (((LkCheckpointInfo *) info->checkpoints->pdata[0])->path, &error);
+  if (real == NULL)
+    g_error ("%s", error->message);
+  keys = lk_nn_model_get_metadata_keys (real);
+  for (guint k = 0; keys[k] != NULL; k++)
+    g_hash_table_insert (meta, (char *) keys[k], (char *) lk_nn_model_get_metadata (real, keys[k]));
+  g_hash_table_insert (meta, "model.input.side", "4");
+  history = lk_nn_model_get_blob (real, "history");
+  blob.data = g_bytes_get_data (history, &blob.size);
+
+  x = lk_nn_spec_add_fc (spec, "f1", x, 3);
+  lk_nn_spec_add_output (spec, "embedding", lk_nn_spec_add_l2norm (spec, "n1", x));
+  net = lk_nn_net_new (spec, 1, 1, 0, &error);
+  if (net == NULL)
+    g_error ("%s", error->message);
+  lk_nn_net_init_params (net, 7);
+  lk_nn_sgd_params_init (&sp);
+  sgd = lk_nn_sgd_new (net, &sp);
+  options.sgd = sgd;
+  if (!lk_nn_model_save (path, net, &options, &error))
+    g_error ("%s", error->message);
+  lk_nn_sgd_free (sgd);
+  lk_test_rm_rf (info->dir);
+  /* Mode bit 1: the harness also resumes it as model "fz". */
+  put_file ("model", "checkpoint", 2, path);
+  put_file ("model", "checkpoint.fixup", 3, path);
 }
 
 int
@@ -451,6 +542,7 @@ main (int argc, char **argv)
   seeds_embedding (tmp);
   seeds_triplets (tmp);
   seeds_model (tmp);
+  seeds_checkpoint (tmp);
   lk_test_rm_rf (tmp);
   return 0;
 }
