@@ -408,6 +408,46 @@ test_korean_language (void)
   assert_korean (&korean, missing);
 }
 
+/* Terminal columns of @s, @len bytes: a Hangul syllable takes two. */
+static glong
+columns_of (const char *s, gssize len)
+{
+  glong width = 0;
+
+  for (const char *p = s; p < s + len; p = g_utf8_next_char (p))
+    width += g_unichar_iswide (g_utf8_get_char (p)) ? 2 : 1;
+  return width;
+}
+
+/* The query table keeps its columns in Korean, where the header and the
+ * category names are Hangul (three bytes, two columns a syllable): the
+ * path, the last field, starts at column 4 + 2 + 12 + 2 + 20 + 2 on
+ * every line. */
+static void
+test_korean_columns (void)
+{
+  static const char *const cats[] = { "셔츠", "bag", NULL };
+  g_autofree char *localedir = build_localedir ();
+  g_autofree char *root = lk_test_make_image_tree ("korean-columns", cats, 3, 12, 12, 0);
+  const RunEnv korean = { "C.UTF-8", "ko", localedir, FALSE };
+  g_auto(Run) r = { 0 };
+  g_auto(GStrv) lines = NULL;
+
+  run_env (&r, &korean, "query", "--source", "pixels", "-k", "4", root, "0", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "카테고리"));
+  g_assert_nonnull (strstr (r.out, "셔츠/"));
+  lines = g_strsplit (r.out, "\n", -1);
+  /* A title line, the header, the 4 neighbours and the final "". */
+  g_assert_cmpuint (g_strv_length (lines), ==, 7);
+  for (guint i = 1; i < 6; i++)
+    {
+      const char *last = g_strrstr (lines[i], "  ");
+      g_assert_nonnull (last);
+      g_assert_cmpint (columns_of (lines[i], last - lines[i] + 2), ==, 42);
+    }
+}
+
 static void
 test_localedir_unset_when_empty (void)
 {
@@ -437,6 +477,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/conventions/progress-tty", test_progress_only_on_a_terminal);
   g_test_add_func ("/cli/i18n/korean-locale", test_korean_locale);
   g_test_add_func ("/cli/i18n/korean-language", test_korean_language);
+  g_test_add_func ("/cli/i18n/korean-columns", test_korean_columns);
   g_test_add_func ("/cli/i18n/empty-localedir", test_localedir_unset_when_empty);
   return g_test_run ();
 }

@@ -297,3 +297,26 @@ lk_cli_cancel_on_sigint (GCancellable *cancellable)
   g_source_set_callback (source, on_sigint, g_object_ref (cancellable), g_object_unref);
   g_source_attach (source, context);
 }
+
+int
+lk_cli_pad (const char *s, int columns)
+{
+  const char *p = s;
+  int width = 0;
+
+  g_return_val_if_fail (s != NULL, columns);
+  while (*p != '\0')
+    {
+      gunichar c = g_utf8_get_char_validated (p, -1);
+      if (c == (gunichar) -1 || c == (gunichar) -2)
+        {
+          /* A byte that is not UTF-8 shows as one replacement glyph. */
+          width++;
+          p++;
+          continue;
+        }
+      width += g_unichar_iszerowidth (c) ? 0 : g_unichar_iswide (c) ? 2 : 1;
+      p = g_utf8_next_char (p);
+    }
+  return columns + (int) (p - s) - width;
+}

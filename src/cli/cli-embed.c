@@ -41,9 +41,12 @@ list_sources (LkCollection *coll, gboolean json)
           g_string_append (out, "}");
         }
       else
-        g_string_append_printf (out, "%-16s %-8s %6u  %-16s %s\n", s->name,
-                                s->kind == LK_EMBEDDING_MODEL ? _("model") : _("baseline"),
-                                s->dim, state, s->label);
+        {
+          const char *kind = s->kind == LK_EMBEDDING_MODEL ? _("model") : _("baseline");
+          g_string_append_printf (out, "%-16s %-*s %6u  %-*s %s\n", s->name,
+                                  lk_cli_pad (kind, 8), kind, s->dim, lk_cli_pad (state, 16),
+                                  state, s->label);
+        }
     }
   if (json)
     g_string_append (out, "\n]\n");

@@ -30,15 +30,20 @@ print_text (const LkEvalTable *t)
     }
   if (t->note != NULL)
     printf ("%s\n", t->note);
-  printf ("\n%-36s %6s", _("source"), _("dim"));
-  for (guint s = 0; s < t->n_sets; s++)
-    printf ("  %-19s", t->sets[s].name);
-  printf ("  %8s  %7s\n%-36s %6s", _("Recall@1"), _("mAP@R"), "", "");
-  for (guint s = 0; s < t->n_sets; s++)
-    {
-      g_autofree char *score = g_strdup_printf ("score@%u", t->k);
-      printf ("  %7s %11s", _("prec."), score);
-    }
+  {
+    const char *source = _("source"), *dim = _("dim");
+    const char *recall = _("Recall@1"), *map = _("mAP@R"), *prec = _("prec.");
+    printf ("\n%-*s %*s", lk_cli_pad (source, 36), source, lk_cli_pad (dim, 6), dim);
+    for (guint s = 0; s < t->n_sets; s++)
+      printf ("  %-19s", t->sets[s].name);
+    printf ("  %*s  %*s\n%-36s %6s", lk_cli_pad (recall, 8), recall, lk_cli_pad (map, 7), map,
+            "", "");
+    for (guint s = 0; s < t->n_sets; s++)
+      {
+        g_autofree char *score = g_strdup_printf ("score@%u", t->k);
+        printf ("  %*s %11s", lk_cli_pad (prec, 7), prec, score);
+      }
+  }
   printf ("\n");
   for (guint r = 0; r < t->n_rows; r++)
     {
@@ -46,10 +51,10 @@ print_text (const LkEvalTable *t)
       g_autofree char *name = g_strdup_printf ("%s (%s)", row->label, row->source);
       if (row->error != NULL)
         {
-          printf ("%-36s %s\n", name, row->error);
+          printf ("%-*s %s\n", lk_cli_pad (name, 36), name, row->error);
           continue;
         }
-      printf ("%-36s %6u", name, row->dim);
+      printf ("%-*s %6u", lk_cli_pad (name, 36), name, row->dim);
       for (guint s = 0; s < t->n_sets; s++)
         printf ("  %6.1f%% %11" G_GINT64_FORMAT, 100 * row->precision[s], row->score[s]);
       printf ("  %8.4f  %7.4f\n", row->recall_at_1, row->map_at_r);

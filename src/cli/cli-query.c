@@ -171,12 +171,17 @@ lk_cli_query (int argc, char **argv)
                                                       : lk_collection_get_path (coll, image));
     printf (_("Neighbours of %s by %s:\n"), shown, lk_embedding_get_label (emb));
   }
-  printf ("%4s  %12s  %-20s  %s\n", _("rank"), _("distance"), _("category"), _("path"));
+  {
+    const char *rank = _("rank"), *distance = _("distance"), *in = _("category");
+    printf ("%*s  %*s  %-*s  %s\n", lk_cli_pad (rank, 4), rank, lk_cli_pad (distance, 12),
+            distance, lk_cli_pad (in, 20), in, _("path"));
+  }
   for (guint i = 0; i < n; i++)
     {
       g_autofree char *shown = g_filename_display_name (lk_collection_get_path (coll, out[i].id));
-      printf ("%4u  %12.6g  %-20s  %s\n", i + 1, out[i].distance,
-              lk_collection_get_category_name (coll, lk_collection_get_label (coll, out[i].id)),
+      const char *in =
+        lk_collection_get_category_name (coll, lk_collection_get_label (coll, out[i].id));
+      printf ("%4u  %12.6g  %-*s  %s\n", i + 1, out[i].distance, lk_cli_pad (in, 20), in,
               shown);
     }
   return LK_EXIT_OK;

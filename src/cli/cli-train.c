@@ -104,7 +104,7 @@ evaluate_model (LkCollection *coll, const char *name, gboolean json, GError **er
             printf ("%-40s %s\n", row->source, row->error);
           else
             {
-              printf ("%-40s", row->label);
+              printf ("%-*s", lk_cli_pad (row->label, 40), row->label);
               for (guint s = 0; s < t->n_sets; s++)
                 printf (_("  %s %.1f%% score@%u %" PRId64), t->sets[s].name,
                         100 * row->precision[s], t->k, row->score[s]);

@@ -87,4 +87,9 @@ void lk_cli_json_string (GString *out, const char *s);
 /* Cancels @cancellable on SIGINT, so a run stops cleanly at the next batch. */
 void lk_cli_cancel_on_sigint (GCancellable *cancellable);
 
+/* Translations in columns (issue 8): the field width to give printf's
+ * "%*s" or "%-*s" so that @s fills @columns columns of a terminal.
+ * printf pads by bytes, and a Hangul syllable is 3 bytes but 2 columns. */
+int lk_cli_pad (const char *s, int columns);
+
 G_END_DECLS

@@ -434,6 +434,9 @@ lk_evaluate (LkCollection *collection, const LkEvalOptions *options, LkEvalProgr
         }
     }
   if (plan.n_sets == 2)
+    /* Not a format: without this, xgettext reads "% o" in "100% on" as a
+     * printf directive that every translation would have to keep.
+     * xgettext:no-c-format */
     table->note = g_strdup (_("In-class triplets are ordered by golden features (default "
                               "weights), so golden features score 100% on them by construction."));
   else if (g_ptr_array_find_with_equal_func (names, "golden-learned", g_str_equal, NULL))
