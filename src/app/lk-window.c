@@ -7,10 +7,12 @@
 #include <glib/gi18n.h>
 
 #include "lk-browse-view.h"
+#include "lk-buffers-view.h"
 #include "lk-evaluate-view.h"
 #include "lk-label-view.h"
 #include "lk-query-view.h"
 #include "lk-status-page.h"
+#include "lk-training-view.h"
 #include "lk-window-private.h"
 
 G_DEFINE_FINAL_TYPE (LkWindow, lk_window, GTK_TYPE_APPLICATION_WINDOW)
@@ -58,7 +60,20 @@ static gboolean
 lk_window_close_request (GtkWindow *window)
 {
   LkWindow *self = LK_WINDOW (window);
+  LkTraining *training = self->session != NULL ? lk_session_get_training (self->session) : NULL;
+  GApplication *app = G_APPLICATION (gtk_window_get_application (window));
   int width, height;
+
+  /* Closing while a model trains stops it with a checkpoint (it can be
+   * continued from the Training view); the application stays until the
+   * checkpoint is written. */
+  if (training != NULL && lk_training_get_active (training))
+    {
+      if (app != NULL)
+        lk_training_stop_holding (training, app);
+      else
+        lk_training_stop (training);
+    }
 
   if (self->settings != NULL)
     {
@@ -442,6 +457,8 @@ lk_window_class_init (LkWindowClass *klass)
   g_type_ensure (LK_TYPE_QUERY_VIEW);
   g_type_ensure (LK_TYPE_LABEL_VIEW);
   g_type_ensure (LK_TYPE_EVALUATE_VIEW);
+  g_type_ensure (LK_TYPE_TRAINING_VIEW);
+  g_type_ensure (LK_TYPE_BUFFERS_VIEW);
   g_type_ensure (LK_TYPE_STATUS_PAGE);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/app/likeness/Likeness/lk-window.ui");
