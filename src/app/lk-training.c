@@ -243,8 +243,9 @@ end_run (LkTraining *self)
       /* The worker has ended (its last report said so): no wait. */
       if (!lk_trainer_wait (self->trainer, &error))
         self->error = g_steal_pointer (&error);
-      g_array_unref (self->history);
-      self->history = lk_trainer_dup_history (self->trainer);
+      g_autoptr(GArray) exact = lk_trainer_dup_history (self->trainer);
+      g_array_set_size (self->history, 0);
+      g_array_append_vals (self->history, exact->data, exact->len);
     }
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ACTIVE]);
   g_signal_emit (self, signals[ENDED], 0, (int) self->progress.state);
@@ -292,8 +293,9 @@ on_made (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   self->trainer = trainer;
-  g_array_unref (self->history);
-  self->history = g_steal_pointer (&j->history);
+  /* The same array throughout (the plot keeps it): refilled, not replaced. */
+  g_array_set_size (self->history, 0);
+  g_array_append_vals (self->history, j->history->data, j->history->len);
   if (self->hold_after_made != NULL)
     {
       g_mutex_lock (&self->mailbox->lock);

@@ -66,7 +66,8 @@ const char     *lk_training_get_name      (LkTraining *self);
 /* The latest report delivered (zeros before the first). */
 const LkTrainProgress *lk_training_get_progress (LkTraining *self);
 /* Every loss point delivered so far (LkTrainPoint, by step; earlier
- * sessions' too when resumed). Borrowed. */
+ * sessions' too when resumed; replaced by the trainer's own when it
+ * ends). The same array for the session's life. Borrowed. */
 GArray         *lk_training_get_history   (LkTraining *self);
 /* Why the last run failed, or NULL. */
 const GError   *lk_training_get_error     (LkTraining *self);
