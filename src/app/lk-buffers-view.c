@@ -170,6 +170,15 @@ poll_once (LkBuffersView *self)
     }
   s = lk_sampler_snapshot (sampler);
   self->n_polls++;
+  /* The sampler is made while preparing, but nothing streams through it
+   * before the ranking stage. */
+  if (s->counts.images_streamed == 0 &&
+      lk_training_get_progress (self->training)->stage != LK_TRAIN_STAGE_RANKING)
+    {
+      lk_sampler_snapshot_free (s);
+      show_empty (self);
+      return;
+    }
   /* TRANSLATORS: the Buffers view's title: the model, its collection */
   title = g_strdup_printf (_("Sampler of “%s” on %s"), lk_training_get_name (self->training),
                            lk_collection_get_name (coll));
@@ -214,8 +223,11 @@ update_polling (LkBuffersView *self)
 static void
 on_progress (LkBuffersView *self)
 {
-  /* The empty state's step count, before there is a sampler. */
-  if (gtk_widget_get_mapped (GTK_WIDGET (self)) && current_sampler (self) == NULL)
+  /* The empty state's step count, before the sampler streams. */
+  if (gtk_widget_get_mapped (GTK_WIDGET (self)) &&
+      g_strcmp0 (gtk_stack_get_visible_child_name (self->stack), "empty") == 0 &&
+      (current_sampler (self) == NULL ||
+       lk_training_get_progress (self->training)->stage != LK_TRAIN_STAGE_RANKING))
     show_empty (self);
 }
 
