@@ -378,6 +378,7 @@ show_history (LkTrainingView *self)
 static void
 on_active_changed (LkTrainingView *self)
 {
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
   show_history (self);
   show_progress (self);
   update_actions (self);
@@ -494,6 +495,17 @@ resume_model_action (GtkWidget *widget, const char *action_name, GVariant *param
   self->last_checkpoint = 0;
   show_history (self);
   update_actions (self);
+}
+
+/* training.minutes(2.0): a time budget of that many minutes (the
+ * screenshot tool sets one). */
+static void
+minutes_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  LkTrainingView *self = LK_TRAINING_VIEW (widget);
+
+  gtk_drop_down_set_selected (self->schedule_dropdown, SCHEDULE_MINUTES);
+  gtk_spin_button_set_value (self->minutes_spin, g_variant_get_double (parameter));
 }
 
 static void
@@ -963,6 +975,7 @@ lk_training_view_class_init (LkTrainingViewClass *klass)
   gtk_widget_class_install_action (widget_class, "training.resume-model", NULL,
                                    resume_model_action);
   gtk_widget_class_install_action (widget_class, "training.defaults", NULL, defaults_action);
+  gtk_widget_class_install_action (widget_class, "training.minutes", "d", minutes_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Return, GDK_CONTROL_MASK,
                                        "training.start", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Enter, GDK_CONTROL_MASK,
@@ -1108,7 +1121,8 @@ gboolean
 lk_training_view_get_busy (LkTrainingView *self)
 {
   g_return_val_if_fail (LK_IS_TRAINING_VIEW (self), FALSE);
-  return self->embed_source != NULL;
+  return self->embed_source != NULL ||
+         (self->training != NULL && lk_training_get_active (self->training));
 }
 
 /* Test API ------------------------------------------------------------------------------------- */

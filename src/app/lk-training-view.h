@@ -20,7 +20,8 @@ GtkWidget *lk_training_view_new         (LkSession      *session);
 void       lk_training_view_set_session (LkTrainingView *self,
                                          LkSession      *session);
 LkSession *lk_training_view_get_session (LkTrainingView *self);
-/* Embedding a checkpoint (the screenshot tool waits while busy). */
+/* Training or embedding a checkpoint (the screenshot tool waits while
+ * busy). */
 gboolean   lk_training_view_get_busy    (LkTrainingView *self);
 
 G_END_DECLS
