@@ -7,7 +7,8 @@
  *    default name not in use, a name in use is refused;
  *  - a short run from the view on a generated collection (tiny preset):
  *    the plot gets points and the step advances; pause (the step stays),
- *    resume (it moves again); stop → a checkpoint is listed; one
+ *    resume (it moves again), all by the view's keys; stop → a checkpoint
+ *    is listed; one
  *    checkpoint embedded on request becomes a source; continue the model
  *    to its end → it is listed as a source and the Query view compares
  *    with it. Frame intervals are recorded while it trains and the worst
@@ -303,7 +304,9 @@ test_run (void)
   lk_test_flush_main_loop ();
 
   frames = lk_frame_monitor_start (GTK_WIDGET (window));
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "training.start", NULL));
+  /* By keyboard: Ctrl+Return starts, Space pauses and resumes, Ctrl+.
+   * stops (the view's key bindings). */
+  g_assert_true (lk_test_press_shortcut (GTK_WIDGET (view), "<Control>Return"));
   g_assert_null (_lk_training_view_get_error_text (view));
   g_assert_true (lk_training_get_active (training));
   /* Steps advance and the plot gets points. */
@@ -311,7 +314,7 @@ test_run (void)
   lk_test_wait_until (advanced_past, &w, "the first steps");
 
   /* Pause: the step stops. */
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "training.pause-resume", NULL));
+  g_assert_true (lk_test_press_shortcut (GTK_WIDGET (view), "space"));
   w.state = "Paused";
   lk_test_wait_until (state_is, &w, "the pause");
   paused_at = shown_step (view);
@@ -319,7 +322,7 @@ test_run (void)
   g_assert_cmpuint (shown_step (view), ==, paused_at);
   g_assert_cmpuint (lk_training_get_progress (training)->step, ==, paused_at);
   /* Resume: it moves again. */
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "training.pause-resume", NULL));
+  g_assert_true (lk_test_press_shortcut (GTK_WIDGET (view), "space"));
   w.step = paused_at;
   lk_test_wait_until (advanced_past, &w, "steps after resuming");
   g_assert_cmpuint (lk_loss_plot_get_n_points (_lk_training_view_get_plot (view)), >, 0);
@@ -328,7 +331,7 @@ test_run (void)
   w.step = 45;
   lk_test_wait_until (advanced_past, &w, "ranking steps");
   g_assert_cmpint (lk_loss_plot_get_boundary (_lk_training_view_get_plot (view)), >, 0);
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "training.stop", NULL));
+  g_assert_true (lk_test_press_shortcut (GTK_WIDGET (view), "<Control>period"));
   lk_test_wait_until (ended, &w, "the stop");
   lk_frame_monitor_stop (frames, &stats);
   g_test_message ("while training: %u frames, worst interval %.1f ms, mean %.1f ms",
