@@ -303,6 +303,13 @@ test_run (void)
   g_assert_cmpstr (name, ==, "tiny");
   lk_test_flush_main_loop ();
 
+  /* For comparison: the same window idle. */
+  frames = lk_frame_monitor_start (GTK_WIDGET (window));
+  wait_ms (1000);
+  lk_frame_monitor_stop (frames, &stats);
+  g_test_message ("idle: %u frames, worst interval %.1f ms, mean %.1f ms",
+                  stats.n_frames, stats.worst_ms, stats.mean_ms);
+
   frames = lk_frame_monitor_start (GTK_WIDGET (window));
   /* By keyboard: Ctrl+Return starts, Space pauses and resumes, Ctrl+.
    * stops (the view's key bindings). */

@@ -147,6 +147,25 @@ append_text (GtkSnapshot *snapshot, GtkWidget *widget, const char *text, double 
   gtk_snapshot_restore (snapshot);
 }
 
+/* The rows a scrolled window shows (in the grid's coordinates), so a
+ * frame draws only those tiles: with the cairo renderer each texture
+ * drawn is a copy of its pixels. */
+static void
+visible_range (LkBufferGrid *self, double *top, double *bottom)
+{
+  GtkWidget *parent = gtk_widget_get_parent (GTK_WIDGET (self));
+  GtkAdjustment *adj = parent != NULL && GTK_IS_SCROLLABLE (parent)
+                       ? gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (parent)) : NULL;
+
+  *top = 0;
+  *bottom = gtk_widget_get_height (GTK_WIDGET (self));
+  if (adj != NULL && gtk_adjustment_get_page_size (adj) > 0)
+    {
+      *top = gtk_adjustment_get_value (adj);
+      *bottom = *top + gtk_adjustment_get_page_size (adj);
+    }
+}
+
 static void
 lk_buffer_grid_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
@@ -157,10 +176,12 @@ lk_buffer_grid_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   guint cols = columns_for (width);
   GdkRGBA fg, trough, fill = { 0.208f, 0.518f, 0.894f, 1.f }, empty;
   const double T = LK_BUFFER_GRID_TILE;
+  double top, bottom;
 
   self->n_drawn = 0;
   if (s == NULL || self->collection == NULL)
     return;
+  visible_range (self, &top, &bottom);
   gtk_style_context_get_color (style, &fg);
   trough = fg;
   trough.alpha = 0.12f;
@@ -171,8 +192,16 @@ lk_buffer_grid_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
       const char *name = c < lk_collection_get_n_categories (self->collection)
                          ? lk_collection_get_category_name (self->collection, c) : "?";
       /* TRANSLATORS: a buffer's fill: images in it, its size */
-      g_autofree char *count = g_strdup_printf (_("%u of %u"), s->fill[c], s->buffer_size);
+      g_autofree char *count = NULL;
       double bar_x = width - PAD - BAR_W, frac = (double) s->fill[c] / MAX (1, s->buffer_size);
+      double block_h = block_height (self, cols);
+
+      if (y + block_h < top || y > bottom)
+        {
+          y += block_h;
+          continue;
+        }
+      count = g_strdup_printf (_("%u of %u"), s->fill[c], s->buffer_size);
 
       append_text (snapshot, widget, name, PAD, y + HEADER_H / 2 - 2, &fg);
       append_text (snapshot, widget, count, bar_x - 80, y + HEADER_H / 2 - 2, &fg);
@@ -187,6 +216,8 @@ lk_buffer_grid_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
           graphene_rect_t r = GRAPHENE_RECT_INIT ((float) tx, (float) ty, (float) T, (float) T);
           GdkTexture *tex = NULL;
 
+          if (ty + T < top || ty > bottom)
+            continue;
           if (i < s->fill[c])
             tex = lk_buffer_grid_get_texture (self,
                                               s->entries[(gsize) c * s->buffer_size + i].image,
@@ -199,8 +230,38 @@ lk_buffer_grid_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
           else
             gtk_snapshot_append_color (snapshot, i < s->fill[c] ? &trough : &empty, &r);
         }
-      y += block_height (self, cols);
+      y += block_h;
     }
+}
+
+/* Only the visible tiles are drawn: scrolling shows others. */
+static void
+lk_buffer_grid_map (GtkWidget *widget)
+{
+  GtkWidget *parent = gtk_widget_get_parent (widget);
+
+  GTK_WIDGET_CLASS (lk_buffer_grid_parent_class)->map (widget);
+  if (parent != NULL && GTK_IS_SCROLLABLE (parent))
+    {
+      GtkAdjustment *adj = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (parent));
+      if (adj != NULL)
+        g_signal_connect_object (adj, "value-changed", G_CALLBACK (gtk_widget_queue_draw), widget,
+                                 G_CONNECT_SWAPPED);
+    }
+}
+
+static void
+lk_buffer_grid_unmap (GtkWidget *widget)
+{
+  GtkWidget *parent = gtk_widget_get_parent (widget);
+
+  if (parent != NULL && GTK_IS_SCROLLABLE (parent))
+    {
+      GtkAdjustment *adj = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (parent));
+      if (adj != NULL)
+        g_signal_handlers_disconnect_by_data (adj, widget);
+    }
+  GTK_WIDGET_CLASS (lk_buffer_grid_parent_class)->unmap (widget);
 }
 
 static GtkSizeRequestMode
@@ -276,6 +337,8 @@ lk_buffer_grid_class_init (LkBufferGridClass *klass)
   widget_class->snapshot = lk_buffer_grid_snapshot;
   widget_class->measure = lk_buffer_grid_measure;
   widget_class->get_request_mode = lk_buffer_grid_get_request_mode;
+  widget_class->map = lk_buffer_grid_map;
+  widget_class->unmap = lk_buffer_grid_unmap;
   gtk_widget_class_set_css_name (widget_class, "buffergrid");
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
 }
