@@ -5,12 +5,14 @@
  * buffer size, entries in key order, of the right category), thumbnails
  * are drawn, and triplet cards show a query, positive and negative with
  * pictures and relevance captions; once the run ends it keeps the last
- * state and stops polling. */
+ * state and stops polling. The worst frame interval while it polls is
+ * reported. */
 #include "config.h"
 
 #include <math.h>
 
 #include "lk-buffers-view-private.h"
+#include "lk-frame-monitor.h"
 #include "lk-training-view-private.h"
 #include "lk-window-private.h"
 #include "testutil-gtk.h"
@@ -67,6 +69,8 @@ test_buffers (void)
   LkTrainingView *tview;
   LkCollection *coll;
   const LkSamplerSnapshot *s;
+  LkFrameMonitor *frames;
+  LkFrameStats stats;
   guint polls;
 
   lk_test_window_open (window, root);
@@ -89,6 +93,7 @@ test_buffers (void)
   gtk_spin_button_set_value (_lk_training_view_get_spin (tview, "ranking-steps"), 60);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (tview), "training.start", NULL));
   lk_window_show_view (window, "buffers");
+  frames = lk_frame_monitor_start (GTK_WIDGET (window));
   lk_test_wait_until (pretraining, training, "pre-training");
   lk_test_flush_main_loop ();
   if (lk_training_get_progress (training)->stage == LK_TRAIN_STAGE_PRETRAIN)
@@ -142,6 +147,11 @@ test_buffers (void)
     guint64 drawn = s->counts.triplets;
     polls = _lk_buffers_view_get_n_polls (view);
     lk_test_wait_until (ended, training, "the end of the run");
+    lk_frame_monitor_stop (frames, &stats);
+    g_test_message ("Buffers shown while training: %u frames, worst interval %.1f ms, "
+                    "mean %.1f ms", stats.n_frames, stats.worst_ms, stats.mean_ms);
+    /* Generous: the machine is shared; a blocking call takes longer. */
+    g_assert_cmpfloat (stats.worst_ms, <, 1000);
     g_assert_cmpuint (_lk_buffers_view_get_n_polls (view), >, polls);
     s = lk_buffer_grid_get_snapshot (_lk_buffers_view_get_grid (view));
     g_assert_cmpuint (s->counts.triplets, >=, drawn);
