@@ -365,6 +365,7 @@ test_run (void)
   g_assert_cmpuint (lk_loss_plot_get_n_points (_lk_training_view_get_plot (view)), ==,
                     lk_training_get_history (training)->len);
   g_assert_cmpuint (lk_training_get_history (training)->len, ==, stopped_at);
+  g_assert_true (_lk_training_view_can_continue (view));
 
   /* The stop's checkpoint embedded on request: a source for Query. */
   {
@@ -395,6 +396,8 @@ test_run (void)
     lk_test_wait_until (source_stored, &s, "the model as a source");
     lk_window_show_view (window, "query");
     lk_test_wait_until (query_compares, &q, "the Query view to compare with the model");
+    /* Finished: nothing to continue. */
+    g_assert_false (_lk_training_view_can_continue (view));
   }
   lk_test_window_close (window);
 }

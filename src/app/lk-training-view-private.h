@@ -36,4 +36,8 @@ GArray      *_lk_training_view_dup_listed_steps (LkTrainingView *self);
 gboolean     _lk_training_view_embed            (LkTrainingView *self,
                                                  guint64         step);
 
+/* Whether Continue (the listed model from its latest checkpoint) can be
+ * used now. */
+gboolean     _lk_training_view_can_continue     (LkTrainingView *self);
+
 G_END_DECLS

@@ -58,6 +58,7 @@ struct _LkTrainingView
   GtkLabel        *form_error_label;
   GtkButton       *pause_button;
   GtkDropDown     *model_dropdown;
+  GtkWidget       *resume_model_button;
   GtkLabel        *models_label;
   GtkListBox      *checkpoint_list;
   GtkLabel        *title_label;
@@ -522,6 +523,10 @@ update_actions (LkTrainingView *self)
   LkTrainerState state = lk_training_get_progress (self->training)->state;
   const LkModelInfo *info = listed_info (self);
   gboolean paused = active && state == LK_TRAINER_PAUSED;
+  /* A finished model has its embedding: its schedule is complete. */
+  g_autofree char *source = info != NULL ? lk_model_source_name (info->name, 0) : NULL;
+  const LkEmbeddingSource *done = source != NULL && self->service != NULL
+                                  ? lk_search_service_find_source (self->service, source) : NULL;
 
   gtk_widget_action_set_enabled (w, "training.start", self->collection != NULL && !active);
   gtk_widget_action_set_enabled (w, "training.pause-resume",
@@ -530,7 +535,7 @@ update_actions (LkTrainingView *self)
   gtk_widget_action_set_enabled (w, "training.stop", active && state != LK_TRAINER_STOPPING);
   gtk_widget_action_set_enabled (w, "training.resume-model",
                                  !active && self->collection != NULL && info != NULL &&
-                                 info->checkpoints->len > 0);
+                                 info->checkpoints->len > 0 && (done == NULL || !done->stored));
   gtk_button_set_label (self->pause_button, paused ? _("_Resume") : _("_Pause"));
 }
 
@@ -958,6 +963,7 @@ lk_training_view_class_init (LkTrainingViewClass *klass)
   BIND (form_error_label);
   BIND (pause_button);
   BIND (model_dropdown);
+  BIND (resume_model_button);
   BIND (models_label);
   BIND (checkpoint_list);
   BIND (title_label);
@@ -1105,6 +1111,8 @@ lk_training_view_set_session (LkTrainingView *self, LkSession *session)
       g_signal_connect_swapped (self->training, "ended", G_CALLBACK (on_ended), self);
       g_signal_connect_swapped (self->service, "sources-changed",
                                 G_CALLBACK (list_checkpoints), self);
+      g_signal_connect_swapped (self->service, "sources-changed",
+                                G_CALLBACK (update_actions), self);
       on_collection_changed (self);
     }
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION]);
@@ -1219,4 +1227,10 @@ _lk_training_view_embed (LkTrainingView *self, guint64 step)
   source = lk_model_source_name (self->listed_model, step);
   embed (self, source);
   return TRUE;
+}
+
+gboolean
+_lk_training_view_can_continue (LkTrainingView *self)
+{
+  return gtk_widget_get_sensitive (self->resume_model_button);
 }
