@@ -297,8 +297,8 @@ test_run (void)
   _lk_training_view_set_params_hook (view, short_run, NULL);
   gtk_drop_down_set_selected (_lk_training_view_get_preset (view), LK_PRESET_TINY);
   gtk_drop_down_set_selected (_lk_training_view_get_schedule (view), 1);
-  gtk_spin_button_set_value (_lk_training_view_get_spin (view, "pretrain-steps"), 30);
-  gtk_spin_button_set_value (_lk_training_view_get_spin (view, "ranking-steps"), 120);
+  gtk_spin_button_set_value (_lk_training_view_get_spin (view, "pretrain-steps"), 20);
+  gtk_spin_button_set_value (_lk_training_view_get_spin (view, "ranking-steps"), 70);
   name = g_strdup (gtk_editable_get_text (_lk_training_view_get_name_entry (view)));
   g_assert_cmpstr (name, ==, "tiny");
   lk_test_flush_main_loop ();
@@ -335,7 +335,7 @@ test_run (void)
   g_assert_cmpuint (lk_loss_plot_get_n_points (_lk_training_view_get_plot (view)), >, 0);
 
   /* Into the ranking stage, then stop: a checkpoint is listed. */
-  w.step = 45;
+  w.step = 30;
   lk_test_wait_until (advanced_past, &w, "ranking steps");
   g_assert_cmpint (lk_loss_plot_get_boundary (_lk_training_view_get_plot (view)), >, 0);
   g_assert_true (lk_test_press_shortcut (GTK_WIDGET (view), "<Control>period"));
@@ -348,7 +348,7 @@ test_run (void)
   lk_test_flush_main_loop ();
   g_assert_cmpstr (_lk_training_view_get_state_text (view), ==, "Stopped");
   stopped_at = lk_training_get_progress (training)->step;
-  g_assert_cmpuint (stopped_at, <, 150);
+  g_assert_cmpuint (stopped_at, <, 90);
   g_assert_cmpstr (_lk_training_view_get_listed_model (view), ==, name);
   steps = _lk_training_view_dup_listed_steps (view);
   {
@@ -391,8 +391,8 @@ test_run (void)
     lk_test_flush_main_loop ();
     g_assert_cmpstr (_lk_training_view_get_state_text (view), ==, "Finished");
     g_assert_null (lk_training_get_error (training));
-    g_assert_cmpuint (lk_training_get_progress (training)->step, ==, 150);
-    g_assert_cmpuint (lk_training_get_history (training)->len, ==, 150);
+    g_assert_cmpuint (lk_training_get_progress (training)->step, ==, 90);
+    g_assert_cmpuint (lk_training_get_history (training)->len, ==, 90);
     lk_test_wait_until (source_stored, &s, "the model as a source");
     lk_window_show_view (window, "query");
     lk_test_wait_until (query_compares, &q, "the Query view to compare with the model");
