@@ -55,14 +55,22 @@ test_loss_plot (void)
 
   g_assert_cmpuint (lk_loss_plot_get_n_points (plot), ==, 300);
   g_assert_cmpint (lk_loss_plot_get_boundary (plot), ==, 120);
-  /* The averages restart at the boundary: naive references. */
+  /* The averages restart at the boundary: a naive reference, the
+   * weighted mean Σ 0.98^(k−j) x_j / Σ 0.98^(k−j) over the stage so far. */
   for (guint i = 0; i < 300; i++)
     {
-      const LkTrainPoint *p = &g_array_index (h, LkTrainPoint, i);
-      if (i == 0 || i == 120)
-        want_l = p->loss, want_v = p->violation;
-      else
-        want_l = 0.98 * want_l + 0.02 * p->loss, want_v = 0.98 * want_v + 0.02 * p->violation;
+      guint start = i < 120 ? 0 : 120;
+      double num_l = 0, num_v = 0, den = 0, f = 1;
+      for (guint j = i + 1; j-- > start;)
+        {
+          const LkTrainPoint *q = &g_array_index (h, LkTrainPoint, j);
+          num_l += f * q->loss;
+          num_v += f * q->violation;
+          den += f;
+          f *= 0.98;
+        }
+      want_l = num_l / den;
+      want_v = num_v / den;
       lk_loss_plot_get_smoothed (plot, i, &l, &v);
       g_assert_cmpfloat_with_epsilon (l, want_l, 1e-4);
       g_assert_cmpfloat_with_epsilon (v, want_v, 1e-4);
@@ -86,13 +94,15 @@ test_loss_plot (void)
   }
   g_assert_cmpint (gtk_accessible_get_accessible_role (GTK_ACCESSIBLE (plot)), ==,
                    GTK_ACCESSIBLE_ROLE_IMG);
-  /* Points appended later are averaged too. */
+  /* Points appended later are averaged too: the recursion, with the
+   * stage's 180 points of weight so far. */
   {
     LkTrainPoint p = { 301, LK_TRAIN_STAGE_RANKING, 0.2f, 0.5f };
+    double old_w = (1 - pow (0.98, 180)), new_w = (1 - pow (0.98, 181));
     g_array_append_val (h, p);
     lk_loss_plot_changed (plot);
     lk_loss_plot_get_smoothed (plot, 300, &l, &v);
-    g_assert_cmpfloat_with_epsilon (l, 0.98 * want_l + 0.02 * 0.2, 1e-4);
+    g_assert_cmpfloat_with_epsilon (l, (0.98 * want_l * old_w + 0.02 * 0.2) / new_w, 1e-4);
   }
   lk_loss_plot_set_history (plot, NULL);
   g_assert_cmpuint (lk_loss_plot_get_n_points (plot), ==, 0);

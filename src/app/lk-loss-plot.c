@@ -29,6 +29,7 @@ struct _LkLossPlot
 
   GArray    *history;       /* LkTrainPoint, borrowed reference */
   GArray    *smooth;        /* float pairs (loss, violation), one per point */
+  GArray    *raw_sum;       /* double triples: the uncorrected sums and SMOOTH^k */
   int        hover;         /* point index, -1: none */
   gint64     a11y_time;
 };
@@ -53,23 +54,37 @@ point (LkLossPlot *self, guint i)
   return &g_array_index (self->history, LkTrainPoint, i);
 }
 
+/* The average of a stage's first k points is the exponential average
+ * from zero divided by 1 − SMOOTH^k (bias-corrected, as in Adam), so it
+ * follows the first steps instead of lingering at the first value. The
+ * uncorrected sums are kept in raw_sum. */
 static void
 extend_smooth (LkLossPlot *self)
 {
   guint n = n_points (self);
 
   if (self->smooth->len > 2 * n)
-    g_array_set_size (self->smooth, 0);
+    {
+      g_array_set_size (self->smooth, 0);
+      g_array_set_size (self->raw_sum, 0);
+    }
   for (guint i = self->smooth->len / 2; i < n; i++)
     {
       const LkTrainPoint *p = point (self, i);
-      float l = p->loss, v = p->violation;
+      gboolean first = i == 0 || point (self, i - 1)->stage != p->stage;
+      double sl = first ? 0 : g_array_index (self->raw_sum, double, 3 * i - 3);
+      double sv = first ? 0 : g_array_index (self->raw_sum, double, 3 * i - 2);
+      double w = first ? 1 : g_array_index (self->raw_sum, double, 3 * i - 1);
+      float l, v;
 
-      if (i > 0 && point (self, i - 1)->stage == p->stage)
-        {
-          l = (float) (SMOOTH * g_array_index (self->smooth, float, 2 * i - 2) + (1 - SMOOTH) * l);
-          v = (float) (SMOOTH * g_array_index (self->smooth, float, 2 * i - 1) + (1 - SMOOTH) * v);
-        }
+      sl = SMOOTH * sl + (1 - SMOOTH) * p->loss;
+      sv = SMOOTH * sv + (1 - SMOOTH) * p->violation;
+      w *= SMOOTH;                            /* SMOOTH^k */
+      g_array_append_val (self->raw_sum, sl);
+      g_array_append_val (self->raw_sum, sv);
+      g_array_append_val (self->raw_sum, w);
+      l = (float) (sl / (1 - w));
+      v = (float) (sv / (1 - w));
       g_array_append_val (self->smooth, l);
       g_array_append_val (self->smooth, v);
     }
@@ -581,6 +596,7 @@ lk_loss_plot_finalize (GObject *object)
 
   g_clear_pointer (&self->history, g_array_unref);
   g_array_unref (self->smooth);
+  g_array_unref (self->raw_sum);
   G_OBJECT_CLASS (lk_loss_plot_parent_class)->finalize (object);
 }
 
@@ -605,6 +621,7 @@ lk_loss_plot_init (LkLossPlot *self)
 
   self->hover = -1;
   self->smooth = g_array_new (FALSE, FALSE, sizeof (float));
+  self->raw_sum = g_array_new (FALSE, FALSE, sizeof (double));
   g_signal_connect (motion, "motion", G_CALLBACK (on_motion), self);
   g_signal_connect (motion, "leave", G_CALLBACK (on_leave), self);
   gtk_widget_add_controller (GTK_WIDGET (self), motion);
@@ -634,6 +651,7 @@ lk_loss_plot_set_history (LkLossPlot *self, GArray *history)
   g_clear_pointer (&self->history, g_array_unref);
   self->history = history;
   g_array_set_size (self->smooth, 0);
+  g_array_set_size (self->raw_sum, 0);
   self->hover = -1;
   update_label (self, TRUE);
   gtk_widget_queue_draw (GTK_WIDGET (self));

@@ -1,8 +1,9 @@
 /* lk-loss-plot.h — the training loss and violation rate against step,
  * drawn in snapshot from the trainer's history (LkTrainPoint):
  * autoscaled axes with ticks (loss on the left, violation 0–100% on the
- * right), the raw values faint and an exponential average (per stage,
- * restarting where the stage changes) solid, and the boundary between
+ * right), the raw values faint and an exponential average over ~50
+ * steps (per stage, restarting where the stage changes, bias-corrected
+ * so its first steps follow the data) solid, and the boundary between
  * pre-training (softmax cross-entropy; its "violation" is the share
  * misclassified) and ranking (the triplet hinge; the share of triplets
  * violating the margin) marked, since the two stages' losses are not

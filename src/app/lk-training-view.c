@@ -276,6 +276,30 @@ state_text (LkTrainingView *self)
     }
 }
 
+/* What the last report said, or, once the run ended, how it ended. */
+static const char *
+final_message (LkTrainingView *self)
+{
+  const LkTrainProgress *p = lk_training_get_progress (self->training);
+  static char text[256];
+
+  switch (lk_training_get_active (self->training) ? LK_TRAINER_RUNNING : p->state)
+    {
+    case LK_TRAINER_STOPPED:
+      /* TRANSLATORS: a run ended before its schedule: its step, then what to do */
+      g_snprintf (text, sizeof text, _("Stopped at step %'" G_GUINT64_FORMAT " of %'"
+                                       G_GUINT64_FORMAT ", with a checkpoint: Continue it "
+                                       "below, or Embed it to query with it."),
+                  p->step, p->total_steps);
+      return text;
+    case LK_TRAINER_FINISHED:
+      return _("Finished: the collection is embedded with the model, which is a source in "
+               "Query, Label and Evaluate now.");
+    default:
+      return p->message;
+    }
+}
+
 static void
 set_figure (LkTrainingView *self, guint i, char *text)
 {
@@ -302,7 +326,7 @@ show_progress (LkTrainingView *self)
   gtk_label_set_label (self->title_label, title);
   gtk_label_set_label (self->state_label, state_text (self));
   gtk_label_set_label (self->message_label,
-                       here ? p->message
+                       here ? final_message (self)
                             : _("Choose a preset and a schedule, then Start. The model is "
                                 "pre-trained as a classifier on the categories, then trained "
                                 "on triplets from the online sampler (watch them in Buffers)."));
@@ -314,14 +338,19 @@ show_progress (LkTrainingView *self)
         set_figure (self, i, NULL);
       return;
     }
-  if (p->total_steps > 0 && training)
+  if (p->total_steps > 0 && (training || !lk_training_get_active (self->training)))
     {
       gtk_progress_bar_set_fraction (self->progress_bar, (double) p->step / p->total_steps);
       /* TRANSLATORS: progress of a training: stage, its step of its steps, all steps */
-      bar = g_strdup_printf (_("%s: step %'" G_GUINT64_FORMAT " of %'" G_GUINT64_FORMAT
-                               " (%'" G_GUINT64_FORMAT " of %'" G_GUINT64_FORMAT " in all)"),
-                             lk_train_stage_label (p->stage), p->stage_step, p->stage_steps,
-                             p->step, p->total_steps);
+      if (training)
+        bar = g_strdup_printf (_("%s: step %'" G_GUINT64_FORMAT " of %'" G_GUINT64_FORMAT
+                                 " (%'" G_GUINT64_FORMAT " of %'" G_GUINT64_FORMAT " in all)"),
+                               lk_train_stage_label (p->stage), p->stage_step, p->stage_steps,
+                               p->step, p->total_steps);
+      else
+        /* TRANSLATORS: progress of an ended run: steps done, planned */
+        bar = g_strdup_printf (_("Step %'" G_GUINT64_FORMAT " of %'" G_GUINT64_FORMAT),
+                               p->step, p->total_steps);
     }
   else if (p->total > 0)
     {
@@ -1129,8 +1158,7 @@ gboolean
 lk_training_view_get_busy (LkTrainingView *self)
 {
   g_return_val_if_fail (LK_IS_TRAINING_VIEW (self), FALSE);
-  return self->embed_source != NULL ||
-         (self->training != NULL && lk_training_get_active (self->training));
+  return self->embed_source != NULL;
 }
 
 /* Test API ------------------------------------------------------------------------------------- */

@@ -20,8 +20,8 @@ GtkWidget *lk_training_view_new         (LkSession      *session);
 void       lk_training_view_set_session (LkTrainingView *self,
                                          LkSession      *session);
 LkSession *lk_training_view_get_session (LkTrainingView *self);
-/* Training or embedding a checkpoint (the screenshot tool waits while
- * busy). */
+/* Embedding a checkpoint (the screenshot tool waits while busy; a
+ * training is not, so it can be photographed while it runs). */
 gboolean   lk_training_view_get_busy    (LkTrainingView *self);
 
 G_END_DECLS
