@@ -12,7 +12,14 @@
  * set to the same thread count), and the sampler alone: triplets per
  * second over a few seconds of batches, after the first batch (which
  * streams a whole epoch) is timed on its own. Feature and relevance caches
- * are neither read nor written. */
+ * are neither read nor written.
+ *
+ * On openclipart it then times what the sampler feeds: ranking steps of
+ * the trainer on the photo preset (deep-ranking, all threads), as
+ * `likeness-cli train` runs them (with the collection's feature cache),
+ * its model written to a temporary data folder that is removed after, and
+ * prints how many times faster the sampler draws than the trainer
+ * consumes. */
 #include "config.h"
 
 #include <cblas.h>
@@ -24,6 +31,7 @@
 
 #include "cli.h"
 #include "sampler.h"
+#include "trainer.h"
 
 typedef struct {
   char *only;
@@ -49,6 +57,9 @@ peak_rss_mb (void)
   getrusage (RUSAGE_SELF, &ru);
   return ru.ru_maxrss / 1024.0;
 }
+
+/* The sampler's rate in the last bench_sampler() of this process. */
+static double sampler_rate;
 
 static void
 bench_sampler (LkRelevance *rel, const Options *o)
@@ -88,7 +99,8 @@ bench_sampler (LkRelevance *rel, const Options *o)
   printf ("  sampler (buffers %u, T_r %.2f, T_p %.2f, out-of-class %.2f, batch %d, 1 thread):\n",
           params.buffer_size, params.t_r, params.t_p, params.out_of_class_share, o->batch);
   printf ("    first batch (streams one epoch): %.3f s\n", first);
-  printf ("    %.0f triplets/s (%" G_GUINT64_FORMAT " in %.2f s)\n", n / (t1 - t0), n, t1 - t0);
+  sampler_rate = n / (t1 - t0);
+  printf ("    %.0f triplets/s (%" G_GUINT64_FORMAT " in %.2f s)\n", sampler_rate, n, t1 - t0);
   printf ("    positives accepted %" G_GUINT64_FORMAT ", rejected %" G_GUINT64_FORMAT
           "; in-class negatives accepted %" G_GUINT64_FORMAT ", rejected by draw %"
           G_GUINT64_FORMAT ", by T_r %" G_GUINT64_FORMAT "; out-of-class %" G_GUINT64_FORMAT
@@ -198,6 +210,78 @@ bench_pixels (const char *what, const guint8 *pixels, guint n, guint side, guint
   return bench_relevance (f, labels, n_categories, o);
 }
 
+typedef struct {
+  double triplets_per_s;
+  guint64 ranking_steps;
+} TrainerRate;
+
+static void
+on_train_progress (const LkTrainProgress *p, gpointer user_data)
+{
+  TrainerRate *rate = user_data;
+
+  if (p->stage == LK_TRAIN_STAGE_RANKING && p->triplets_per_s > 0)
+    {
+      rate->triplets_per_s = p->triplets_per_s;
+      rate->ranking_steps = p->stage_step;
+    }
+}
+
+static void
+remove_tree (GFile *dir)
+{
+  g_autoptr(GFileEnumerator) e = g_file_enumerate_children (dir, G_FILE_ATTRIBUTE_STANDARD_NAME ","
+                                                            G_FILE_ATTRIBUTE_STANDARD_TYPE,
+                                                            G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS,
+                                                            NULL, NULL);
+  GFileInfo *info;
+  GFile *child;
+
+  while (e != NULL && g_file_enumerator_iterate (e, &info, &child, NULL, NULL) && info != NULL)
+    if (g_file_info_get_file_type (info) == G_FILE_TYPE_DIRECTORY)
+      remove_tree (child);
+    else
+      g_file_delete (child, NULL, NULL);
+  g_file_delete (dir, NULL, NULL);
+}
+
+/* Ranking steps of the photo preset on @c: the rate the sampler feeds. */
+static int
+bench_trainer (LkCollection *c, const char *data_dir, const Options *o)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LkTrainer) t = NULL;
+  LkTrainParams p;
+  TrainerRate rate = { 0, 0 };
+  double t0 = now_s ();
+
+  lk_train_params_init (&p, LK_PRESET_PHOTO);
+  p.pretrain_steps = 1;
+  p.ranking_steps = 24;
+  p.budget_seconds = 0;
+  p.checkpoint_minutes = 0;
+  p.embed_when_done = FALSE;
+  p.n_threads = (guint) o->threads;
+  t = lk_trainer_new (c, "bench-sampler", &p, &error);
+  if (t == NULL)
+    return lk_cli_fail (error);
+  if (!g_str_has_prefix (lk_trainer_get_dir (t), data_dir))
+    {
+      printf ("  trainer: not measured (its model would go to %s)\n", lk_trainer_get_dir (t));
+      return LK_EXIT_ERROR;
+    }
+  lk_trainer_set_progress_func (t, on_train_progress, &rate, NULL);
+  if (!lk_trainer_run (t, NULL, &error))
+    return lk_cli_fail (error);
+  printf ("  trainer (photo preset, deep-ranking, %u triplets a step, %d threads): "
+          "%.1f triplets/s over %" G_GUINT64_FORMAT " ranking steps (%.0f s in all)\n",
+          p.ranking_batch, o->threads, rate.triplets_per_s, rate.ranking_steps, now_s () - t0);
+  if (rate.triplets_per_s > 0 && sampler_rate > 0)
+    printf ("  the sampler draws %.0f× faster than the trainer consumes (target ≥ 20×)\n",
+            sampler_rate / rate.triplets_per_s);
+  return LK_EXIT_OK;
+}
+
 static int
 run_openclipart (const Options *o)
 {
@@ -205,17 +289,32 @@ run_openclipart (const Options *o)
   g_autoptr(GError) error = NULL;
   LkScanOptions options;
   double t0 = now_s ();
+  /* The trainer's model goes to a folder of its own, not the user's data. */
+  g_autofree char *data_dir = g_dir_make_tmp ("likeness-bench-XXXXXX", &error);
+  g_autoptr(GFile) data = NULL;
+  int status;
 
+  if (data_dir == NULL)
+    return lk_cli_fail (error);
+  data = g_file_new_for_path (data_dir);
+  g_setenv ("XDG_DATA_HOME", data_dir, TRUE);
   lk_scan_options_init (&options);
   options.side = (guint) o->side;
   options.n_threads = (guint) o->threads;
   c = lk_collection_open_folder (o->folder, &options, NULL, NULL, NULL, &error);
   if (c == NULL)
-    return lk_cli_fail (error);
+    {
+      remove_tree (data);
+      return lk_cli_fail (error);
+    }
   printf ("(collection opened in %.2f s)\n", now_s () - t0);
-  return bench_pixels (o->folder, lk_collection_get_pixels (c), lk_collection_get_n_images (c),
-                       lk_collection_get_side (c), lk_collection_get_channels (c),
-                       lk_collection_get_labels (c), lk_collection_get_n_categories (c), o);
+  status = bench_pixels (o->folder, lk_collection_get_pixels (c), lk_collection_get_n_images (c),
+                         lk_collection_get_side (c), lk_collection_get_channels (c),
+                         lk_collection_get_labels (c), lk_collection_get_n_categories (c), o);
+  if (status == LK_EXIT_OK)
+    status = bench_trainer (c, data_dir, o);
+  remove_tree (data);
+  return status;
 }
 
 static int

@@ -54,9 +54,15 @@ print_text (const LkEvalTable *t)
         printf ("  %6.1f%% %11" G_GINT64_FORMAT, 100 * row->precision[s], row->score[s]);
       printf ("  %8.4f  %7.4f\n", row->recall_at_1, row->map_at_r);
     }
-  if (t->n_rows > 0 && t->rows[0].map_queries < t->n_queries)
-    printf (_("mAP@R over %u of the queries (a seeded sample, to bound memory).\n"),
-            t->rows[0].map_queries);
+  /* The sample is the same for every row; a row that failed has none. */
+  for (guint r = 0; r < t->n_rows; r++)
+    if (t->rows[r].error == NULL)
+      {
+        if (t->rows[r].map_queries < t->n_queries)
+          printf (_("mAP@R over %u of the queries (a seeded sample, to bound memory).\n"),
+                  t->rows[r].map_queries);
+        break;
+      }
 }
 
 static void

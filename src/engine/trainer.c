@@ -329,6 +329,7 @@ struct _LkTrainer
   GCond             cond;
   LkTrainerState    state;
   gboolean          started, pause_requested, stop_requested;
+  gboolean          ended;            /* the worker's last progress is delivered */
   LkTrainProgress   progress;
   GArray           *history;      /* LkTrainPoint */
   LkSampler        *sampler;      /* published once made */
@@ -1772,9 +1773,16 @@ worker_main (gpointer data)
     }
   else
     self->state = self->finished ? LK_TRAINER_FINISHED : LK_TRAINER_STOPPED;
+  g_mutex_unlock (&self->lock);
+  /* The last progress (the final state, the checkpoint just written) is
+   * in place and its callback has returned before lk_trainer_wait() does,
+   * so a caller never reads an older progress, nor gets a callback after
+   * the wait. */
+  notify (self);
+  g_mutex_lock (&self->lock);
+  self->ended = TRUE;
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
-  notify (self);
   lk_trainer_unref (self);
   return NULL;
 }
@@ -1811,8 +1819,7 @@ lk_trainer_wait (LkTrainer *self, GError **error)
 
   g_return_val_if_fail (self != NULL, FALSE);
   g_mutex_lock (&self->lock);
-  while (self->started && self->state != LK_TRAINER_STOPPED && self->state != LK_TRAINER_FINISHED
-         && self->state != LK_TRAINER_FAILED)
+  while (self->started && !self->ended)
     g_cond_wait (&self->cond, &self->lock);
   ok = self->state != LK_TRAINER_FAILED;
   if (!ok && self->error != NULL)
