@@ -150,8 +150,8 @@ test_buffers (void)
     lk_frame_monitor_stop (frames, &stats);
     g_test_message ("Buffers shown while training: %u frames, worst interval %.1f ms, "
                     "mean %.1f ms", stats.n_frames, stats.worst_ms, stats.mean_ms);
-    /* Generous: the machine is shared; a blocking call takes longer. */
-    g_assert_cmpfloat (stats.worst_ms, <, 1000);
+    /* Generous (the machine is shared), but a blocking call is longer. */
+    g_assert_cmpfloat (stats.worst_ms, <, 250);
     g_assert_cmpuint (_lk_buffers_view_get_n_polls (view), >, polls);
     s = lk_buffer_grid_get_snapshot (_lk_buffers_view_get_grid (view));
     g_assert_cmpuint (s->counts.triplets, >=, drawn);
@@ -175,6 +175,12 @@ test_buffers (void)
 int
 main (int argc, char **argv)
 {
+  /* Frame intervals measure the app's main loop: under Xvfb GTK's GL
+   * renderer runs on llvmpipe, which JIT-compiles shaders on the main
+   * thread (a gdb backtrace of a 450 ms stall ends in
+   * llvm::MCJIT::generateCodeForModule under gsk_renderer_render), so
+   * these tests draw with the cairo renderer. */
+  g_setenv ("GSK_RENDERER", "cairo", FALSE);
   lk_test_gtk_init (&argc, &argv);
   g_test_add_func ("/ui/buffers/live", test_buffers);
   return g_test_run ();

@@ -415,6 +415,12 @@ test_run (void)
 int
 main (int argc, char **argv)
 {
+  /* Frame intervals measure the app's main loop: under Xvfb GTK's GL
+   * renderer runs on llvmpipe, which JIT-compiles shaders on the main
+   * thread (a gdb backtrace of a 450 ms stall ends in
+   * llvm::MCJIT::generateCodeForModule under gsk_renderer_render), so
+   * these tests draw with the cairo renderer. */
+  g_setenv ("GSK_RENDERER", "cairo", FALSE);
   lk_test_gtk_init (&argc, &argv);
   g_test_add_func ("/ui/training/loss-plot", test_loss_plot);
   g_test_add_func ("/ui/training/form", test_form);
