@@ -8,7 +8,7 @@
 #include "lk-buffer-grid.h"
 #include "lk-thumbnailer-private.h"
 
-#define PAD 12.0
+#define PAD 18.0          /* as the view's margins */
 #define GAP 2.0
 #define HEADER_H 26.0
 #define BLOCK_GAP 10.0

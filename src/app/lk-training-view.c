@@ -266,7 +266,8 @@ state_text (LkTrainingView *self)
     {
     case LK_TRAINER_IDLE:
     case LK_TRAINER_RUNNING: return p->stage == LK_TRAIN_STAGE_PREPARE ? _("Preparing")
-                                                                       : _("Training");
+                                  : p->stage == LK_TRAIN_STAGE_EMBED ? _("Embedding")
+                                  : _("Training");
     case LK_TRAINER_PAUSED: return _("Paused");
     case LK_TRAINER_STOPPING: return _("Stopping…");
     case LK_TRAINER_STOPPED: return _("Stopped");
