@@ -11,7 +11,8 @@
  *    is listed; one
  *    checkpoint embedded on request becomes a source; continue the model
  *    to its end → it is listed as a source and the Query view compares
- *    with it. Frame intervals are recorded while it trains and the worst
+ *    with it; closing the window while it trains stops it with a
+ *    checkpoint. Frame intervals are recorded while it trains and the worst
  *    is reported (and bounded: a blocking call would show). */
 #include "config.h"
 
@@ -412,6 +413,58 @@ test_run (void)
   lk_test_window_close (window);
 }
 
+typedef struct {
+  LkCollection *collection;
+  const char   *name;
+  LkSession    *session;
+} Closed;
+
+static gboolean
+checkpoint_written (gpointer data)
+{
+  Closed *c = data;
+  g_autoptr(LkModelInfo) info = lk_model_store_get (c->collection, c->name, NULL);
+  return c->session == NULL && info != NULL && info->checkpoints->len > 0 &&
+         info->model_path != NULL;
+}
+
+/* Closing the window while a model trains stops it with a checkpoint
+ * (and frees the window's session once the trainer is done). */
+static void
+test_close_stops (void)
+{
+  LkWindow *window = open_window ("close");
+  LkSession *session = lk_window_get_session (window);
+  LkTrainingView *view = training_view (window);
+  g_autoptr(LkCollection) coll = lk_collection_ref (lk_session_get_collection (session));
+  Watch w = { view, lk_session_get_training (session), 3, NULL };
+  Closed c = { coll, "tiny", session };
+  guint64 closed_at;
+
+  lk_window_show_view (window, "training");
+  _lk_training_view_set_params_hook (view, short_run, NULL);
+  gtk_drop_down_set_selected (_lk_training_view_get_preset (view), LK_PRESET_TINY);
+  gtk_drop_down_set_selected (_lk_training_view_get_schedule (view), 1);
+  gtk_spin_button_set_value (_lk_training_view_get_spin (view, "pretrain-steps"), 2000);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "training.start", NULL));
+  lk_test_wait_until (advanced_past, &w, "the first steps");
+
+  g_object_add_weak_pointer (G_OBJECT (session), (gpointer *) &c.session);
+  closed_at = lk_training_get_progress (w.training)->step;
+  gtk_window_close (GTK_WINDOW (window));
+  lk_test_wait_until (checkpoint_written, &c, "the checkpoint after closing");
+  {
+    g_autoptr(LkModelInfo) info = lk_model_store_get (coll, "tiny", NULL);
+    const LkCheckpointInfo *last = info->checkpoints->pdata[info->checkpoints->len - 1];
+    /* Stopped where it was (the batch running, and the reports not yet
+     * delivered), not at a periodic checkpoint (every 25 steps). */
+    g_test_message ("closed at step %" G_GUINT64_FORMAT ", checkpoint at %" G_GUINT64_FORMAT,
+                    closed_at, last->step);
+    g_assert_cmpuint (last->step, >=, closed_at);
+    g_assert_cmpuint (last->step, <=, closed_at + 5);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -425,5 +478,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/training/loss-plot", test_loss_plot);
   g_test_add_func ("/ui/training/form", test_form);
   g_test_add_func ("/ui/training/run", test_run);
+  g_test_add_func ("/ui/training/close-stops", test_close_stops);
   return g_test_run ();
 }

@@ -228,6 +228,16 @@ make_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
   g_task_return_pointer (task, g_steal_pointer (&trainer), (GDestroyNotify) lk_trainer_unref);
 }
 
+/* The application held for a trainer that was never made goes. */
+static void
+drop_hold (LkTraining *self)
+{
+  if (self->hold_after_made == NULL)
+    return;
+  g_application_release (self->hold_after_made);
+  g_clear_object (&self->hold_after_made);
+}
+
 static void
 end_run (LkTraining *self)
 {
@@ -287,7 +297,7 @@ on_made (GObject *source, GAsyncResult *result, gpointer user_data)
                   self->error->message);
       self->ended = TRUE;
       self->active = FALSE;
-      g_clear_object (&self->hold_after_made);
+      drop_hold (self);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ACTIVE]);
       g_signal_emit (self, signals[ENDED], 0, (int) LK_TRAINER_FAILED);
       return;
@@ -514,7 +524,7 @@ lk_training_dispose (GObject *object)
     lk_trainer_stop (self->trainer);
   g_clear_pointer (&self->trainer, lk_trainer_unref);
   g_clear_pointer (&self->mailbox, mailbox_unref);
-  g_clear_object (&self->hold_after_made);
+  drop_hold (self);
   G_OBJECT_CLASS (lk_training_parent_class)->dispose (object);
 }
 
