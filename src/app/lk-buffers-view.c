@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <inttypes.h>
 
 #include "lk-buffers-view-private.h"
 #include "lk-status-page.h"
@@ -68,8 +69,8 @@ show_empty (LkBuffersView *self)
       lk_status_page_set_title (self->status_page, _("The Buffers Fill in the Ranking Stage"));
       if (p->stage == LK_TRAIN_STAGE_PRETRAIN && p->stage_steps > 0)
         /* TRANSLATORS: Buffers' empty state while pre-training: step, steps of that stage */
-        text = g_strdup_printf (_("Pre-training as a classifier: step %'" G_GUINT64_FORMAT
-                                  " of %'" G_GUINT64_FORMAT ". Then the online sampler streams "
+        text = g_strdup_printf (_("Pre-training as a classifier: step %'" PRIu64
+                                  " of %'" PRIu64 ". Then the online sampler streams "
                                   "the images through one buffer per category and draws "
                                   "triplets from them."), p->stage_step, p->stage_steps);
       else
@@ -145,8 +146,8 @@ show_counts (LkBuffersView *self, const LkSamplerSnapshot *s)
     filled += s->fill[i];
   /* TRANSLATORS: the sampler's counts in the Buffers view */
   text = g_strdup_printf (_("%'u images buffered in %u categories (buffers of %u) · epoch %u · "
-                            "%'" G_GUINT64_FORMAT " images streamed, %'" G_GUINT64_FORMAT
-                            " evicted · %'" G_GUINT64_FORMAT " triplets drawn, %.0f%% with a "
+                            "%'" PRIu64 " images streamed, %'" PRIu64
+                            " evicted · %'" PRIu64 " triplets drawn, %.0f%% with a "
                             "negative from another category · T_p %.2f, T_r %.2f"),
                           filled, s->n_categories, s->buffer_size, c->epoch, c->images_streamed,
                           c->images_evicted, c->triplets,

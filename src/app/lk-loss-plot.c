@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <inttypes.h>
 #include <math.h>
 
 #include "lk-loss-plot.h"
@@ -496,7 +497,7 @@ lk_loss_plot_dup_readout (LkLossPlot *self, guint index)
   lk_loss_plot_get_smoothed (self, index, &sl, &sv);
   /* TRANSLATORS: the loss plot's read-out: step, stage, loss and violation
    * of that step, then their averages */
-  return g_strdup_printf (_("Step %'" G_GUINT64_FORMAT " (%s): loss %.3f, violation %.0f%% "
+  return g_strdup_printf (_("Step %'" PRIu64 " (%s): loss %.3f, violation %.0f%% "
                             "(average %.3f, %.0f%%)"),
                           p->step, lk_train_stage_label (p->stage), p->loss, 100 * p->violation,
                           sl, 100 * sv);

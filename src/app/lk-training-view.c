@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <inttypes.h>
 #include <glib/gstdio.h>
 #include <math.h>
 
@@ -288,8 +289,8 @@ final_message (LkTrainingView *self)
     {
     case LK_TRAINER_STOPPED:
       /* TRANSLATORS: a run ended before its schedule: its step, then what to do */
-      g_snprintf (text, sizeof text, _("Stopped at step %'" G_GUINT64_FORMAT " of %'"
-                                       G_GUINT64_FORMAT ", with a checkpoint: Continue it "
+      g_snprintf (text, sizeof text, _("Stopped at step %'" PRIu64 " of %'"
+                                       PRIu64 ", with a checkpoint: Continue it "
                                        "below, or Embed it to query with it."),
                   p->step, p->total_steps);
       return text;
@@ -344,13 +345,13 @@ show_progress (LkTrainingView *self)
       gtk_progress_bar_set_fraction (self->progress_bar, (double) p->step / p->total_steps);
       /* TRANSLATORS: progress of a training: stage, its step of its steps, all steps */
       if (training)
-        bar = g_strdup_printf (_("%s: step %'" G_GUINT64_FORMAT " of %'" G_GUINT64_FORMAT
-                                 " (%'" G_GUINT64_FORMAT " of %'" G_GUINT64_FORMAT " in all)"),
+        bar = g_strdup_printf (_("%s: step %'" PRIu64 " of %'" PRIu64
+                                 " (%'" PRIu64 " of %'" PRIu64 " in all)"),
                                lk_train_stage_label (p->stage), p->stage_step, p->stage_steps,
                                p->step, p->total_steps);
       else
         /* TRANSLATORS: progress of an ended run: steps done, planned */
-        bar = g_strdup_printf (_("Step %'" G_GUINT64_FORMAT " of %'" G_GUINT64_FORMAT),
+        bar = g_strdup_printf (_("Step %'" PRIu64 " of %'" PRIu64),
                                p->step, p->total_steps);
     }
   else if (p->total > 0)
@@ -698,7 +699,7 @@ checkpoint_row (LkTrainingView *self, const char *model, guint64 step, gint64 mt
 
   if (step > 0)
     /* TRANSLATORS: a checkpoint in the Training view's list */
-    title = g_strdup_printf (_("Checkpoint at step %'" G_GUINT64_FORMAT), step);
+    title = g_strdup_printf (_("Checkpoint at step %'" PRIu64), step);
   else
     title = g_strdup (_("Latest weights"));
   gtk_widget_set_margin_start (box, 8);
