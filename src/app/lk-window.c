@@ -406,6 +406,29 @@ lk_window_show_view (LkWindow *self, const char *name)
 
 /* Object ---------------------------------------------------------------------- */
 
+/* Six views (issue 7): the theme gives each switcher button 100 px at
+ * least, which with the header bar's other buttons made the window's
+ * minimum over 1,000 px; as wide as its title instead, it fits a
+ * 1024-pixel screen and the 900-pixel default. (Each button's own
+ * style context: the application's style sheet is not loaded where no
+ * application runs, as in the tests.) */
+static void
+compact_view_switcher (LkWindow *self)
+{
+  static GtkCssProvider *provider;
+
+  if (provider == NULL)
+    {
+      provider = gtk_css_provider_new ();
+      gtk_css_provider_load_from_data (provider, "button { min-width: 40px; }", -1);
+    }
+  for (GtkWidget *button = gtk_widget_get_first_child (self->view_switcher); button != NULL;
+       button = gtk_widget_get_next_sibling (button))
+    gtk_style_context_add_provider (gtk_widget_get_style_context (button),
+                                    GTK_STYLE_PROVIDER (provider),
+                                    GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+}
+
 /* Every view page gets the window's session through its "session" property. */
 static void
 give_session_to_views (LkWindow *self)
@@ -472,6 +495,7 @@ lk_window_class_init (LkWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LkWindow, skipped_label);
   gtk_widget_class_bind_template_child (widget_class, LkWindow, main_stack);
   gtk_widget_class_bind_template_child (widget_class, LkWindow, views);
+  gtk_widget_class_bind_template_child (widget_class, LkWindow, view_switcher);
   gtk_widget_class_bind_template_child (widget_class, LkWindow, browse_view);
   gtk_widget_class_bind_template_child (widget_class, LkWindow, loading_page);
   gtk_widget_class_bind_template_callback (widget_class, on_message_response);
@@ -484,6 +508,7 @@ static void
 lk_window_init (LkWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  compact_view_switcher (self);
 
   self->session = lk_session_new ();
   self->settings = settings_new ();
