@@ -150,8 +150,8 @@ test_buffers (void)
     lk_frame_monitor_stop (frames, &stats);
     g_test_message ("Buffers shown while training: %u frames, worst interval %.1f ms, "
                     "mean %.1f ms", stats.n_frames, stats.worst_ms, stats.mean_ms);
-    /* Generous (the machine is shared), but a blocking call is longer. */
-    g_assert_cmpfloat (stats.worst_ms, <, 250);
+    /* Generous (see test-ui-training.c), but a blocking call is longer. */
+    g_assert_cmpfloat (stats.worst_ms, <, 500);
     g_assert_cmpuint (_lk_buffers_view_get_n_polls (view), >, polls);
     s = lk_buffer_grid_get_snapshot (_lk_buffers_view_get_grid (view));
     g_assert_cmpuint (s->counts.triplets, >=, drawn);

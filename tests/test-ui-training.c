@@ -355,7 +355,11 @@ test_run (void)
   g_test_message ("while training: %u frames, worst interval %.1f ms, mean %.1f ms",
                   stats.n_frames, stats.worst_ms, stats.mean_ms);
   g_assert_cmpuint (stats.n_frames, >, 10);
-  g_assert_cmpfloat (stats.worst_ms, <, 250);
+  /* Generous: on this shared machine presenting a frame to Xvfb has
+   * taken 300 ms (a gdb backtrace of the stall ends in pixman_blt under
+   * gdk_draw_context_end_frame); a blocking call in the app (loading a
+   * checkpoint, embedding, waiting for the worker) takes seconds. */
+  g_assert_cmpfloat (stats.worst_ms, <, 500);
   lk_test_flush_main_loop ();
   g_assert_cmpstr (_lk_training_view_get_state_text (view), ==, "Stopped");
   stopped_at = lk_training_get_progress (training)->step;
