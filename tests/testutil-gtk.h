@@ -31,4 +31,11 @@ void      lk_test_window_open       (LkWindow *window, const char *folder);
  * and its thumbnailer are freed once their workers are done. */
 void      lk_test_window_close      (LkWindow *window);
 
+/* Activates the shortcut of @widget's own controllers (its class's
+ * key bindings, a window's accelerators) whose trigger is @accel
+ * ("<Control>Return"), as a key press reaching @widget would; FALSE if
+ * none has it or its action is disabled. (The Training view.) */
+gboolean  lk_test_press_shortcut    (GtkWidget  *widget,
+                                     const char *accel);
+
 G_END_DECLS

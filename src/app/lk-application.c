@@ -63,6 +63,9 @@ set_accels (GtkApplication *app)
     /* The Query, Label and Evaluate views (issue 7); Alt+3 and Alt+4
      * are kept for Training and Buffers, in the order of DESIGN.md. */
     { "win.show-view::query", { "<Alt>2", NULL } },
+    /* The Training and Buffers views (issue 7) */
+    { "win.show-view::training", { "<Alt>3", NULL } },
+    { "win.show-view::buffers", { "<Alt>4", NULL } },
     { "win.show-view::label", { "<Alt>5", NULL } },
     { "win.show-view::evaluate", { "<Alt>6", NULL } },
   };

@@ -9,7 +9,8 @@
 
 #define POLL_MS 100
 #define QUIET_POLLS 5          /* 0.5 s with nothing pending: animations are over */
-#define TIMEOUT_POLLS 6000     /* 10 minutes: the first evaluation of Fashion-MNIST takes 3 */
+#define TIMEOUT_POLLS 12000    /* 20 minutes: the first evaluation of Fashion-MNIST takes 3,
+                                * a training shot trains for a few */
 
 typedef struct {
   LkWindow *window;
@@ -17,6 +18,8 @@ typedef struct {
   char     *view;
   char     *action;           /* activated on the view once shown, or NULL */
   int       image;            /* -1: none */
+  double    wait_s;           /* at least this long after preparing */
+  gint64    prepared_at;
   gboolean  prepared;
   guint     quiet;
   guint     polls;
@@ -81,16 +84,33 @@ prepare (Shot *shot, LkSession *session)
     }
   if (shot->action != NULL)
     {
-      g_autofree char *name = NULL;
-      g_autoptr(GVariant) target = NULL;
-      g_autoptr(GError) error = NULL;
+      g_auto(GStrv) actions = g_strsplit (shot->action, " ", -1);
 
-      if (!g_action_parse_detailed_name (shot->action, &name, &target, &error) ||
-          !gtk_widget_activate_action_variant (visible_page (shot), name, target))
-        g_printerr ("screenshot: the view has no action %s%s%s\n", shot->action,
-                    error != NULL ? ": " : "", error != NULL ? error->message : "");
+      for (guint i = 0; actions[i] != NULL; i++)
+        {
+          g_autofree char *name = NULL;
+          g_autoptr(GVariant) target = NULL;
+          g_autoptr(GError) error = NULL;
+          gboolean done = FALSE;
+
+          if (*actions[i] == '\0')
+            continue;
+          if (g_action_parse_detailed_name (actions[i], &name, &target, &error))
+            {
+              done = gtk_widget_activate_action_variant (visible_page (shot), name, target);
+              /* Another view's action (start a training, then show Buffers). */
+              for (GtkWidget *page = gtk_widget_get_first_child (GTK_WIDGET (
+                     _lk_window_get_views (shot->window)));
+                   !done && page != NULL; page = gtk_widget_get_next_sibling (page))
+                done = gtk_widget_activate_action_variant (page, name, target);
+            }
+          if (!done)
+            g_printerr ("screenshot: no view has the action %s%s%s\n", actions[i],
+                        error != NULL ? ": " : "", error != NULL ? error->message : "");
+        }
     }
   shot->prepared = TRUE;
+  shot->prepared_at = g_get_monotonic_time ();
 }
 
 /* The views say when they are still at work (a "busy" property:
@@ -124,6 +144,8 @@ poll_settled (gpointer data)
   if (!shot->prepared)
     prepare (shot, session);
 
+  if (g_get_monotonic_time () - shot->prepared_at < shot->wait_s * G_USEC_PER_SEC)
+    return G_SOURCE_CONTINUE;
   busy = lk_thumbnailer_get_n_pending (lk_session_get_thumbnailer (session)) > 0 || view_busy (shot);
   shot->quiet = busy ? 0 : shot->quiet + 1;
   if (shot->quiet < QUIET_POLLS)
@@ -147,6 +169,7 @@ lk_screenshot_start (LkWindow *window)
   const char *image = g_getenv ("LIKENESS_SCREENSHOT_IMAGE");
   const char *size = g_getenv ("LIKENESS_SCREENSHOT_SIZE");
   const char *action = g_getenv ("LIKENESS_SCREENSHOT_ACTION");
+  const char *wait = g_getenv ("LIKENESS_SCREENSHOT_WAIT");
   int width, height;
 
   g_return_if_fail (LK_IS_WINDOW (window));
@@ -156,6 +179,7 @@ lk_screenshot_start (LkWindow *window)
   shot->view = g_strdup (view != NULL && *view != '\0' ? view : "browse");
   shot->image = image != NULL && *image != '\0' ? atoi (image) : -1;
   shot->action = action != NULL && *action != '\0' ? g_strdup (action) : NULL;
+  shot->wait_s = wait != NULL && *wait != '\0' ? g_ascii_strtod (wait, NULL) : 0;
   if (size != NULL && sscanf (size, "%dx%d", &width, &height) == 2 && width > 0 && height > 0)
     gtk_window_set_default_size (GTK_WINDOW (window), width, height);
   g_timeout_add_full (G_PRIORITY_LOW, POLL_MS, poll_settled, shot, (GDestroyNotify) shot_free);

@@ -7,7 +7,11 @@
  *   LIKENESS_SCREENSHOT_IMAGE=N      activate image N of the collection first
  *   LIKENESS_SCREENSHOT_SIZE=WxH     the window's size (default: as remembered)
  *   LIKENESS_SCREENSHOT_ACTION=NAME  then activate this action of the view
- *                                    (e.g. query.compare: two sources)
+ *                                    (e.g. query.compare: two sources); several
+ *                                    separated by spaces, each activated on the
+ *                                    view or, failing that, on any other view
+ *                                    (training.minutes(2.0) training.start)
+ *   LIKENESS_SCREENSHOT_WAIT=S       wait at least S seconds after that
  *
  * "Settled": a collection is open, nothing is opening, the thumbnailer
  * has no request left and the view is not busy (its "busy" property:

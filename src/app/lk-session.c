@@ -8,6 +8,7 @@
 #include "lk-progress-relay.h"
 #include "lk-search-service.h"
 #include "lk-session.h"
+#include "lk-training.h"
 #include "lk-worker.h"
 
 struct _LkSession
@@ -18,6 +19,7 @@ struct _LkSession
   LkCollection    *collection;
   LkThumbnailer   *thumbnailer;
   LkSearchService *search_service;
+  LkTraining      *training;         /* the Training view's run (issue 7) */
   LkScanOptions    scan_options;
   char            *builtin_dir;
   int              activated_image;
@@ -72,6 +74,7 @@ lk_session_finalize (GObject *object)
   /* Stops its workers now: a view's request may keep it alive a little. */
   lk_search_service_set_collection (self->search_service, NULL);
   g_clear_object (&self->search_service);
+  g_clear_object (&self->training);
   g_free (self->builtin_dir);
   g_free (self->activated_file);
   g_free (self->opening_name);
@@ -163,6 +166,7 @@ lk_session_init (LkSession *self)
 {
   self->thumbnailer = lk_thumbnailer_new ();
   self->search_service = lk_search_service_new ();
+  self->training = lk_training_new ();
   self->activated_image = -1;
   lk_scan_options_init (&self->scan_options);
 }
@@ -216,6 +220,13 @@ lk_session_get_search_service (LkSession *self)
 {
   g_return_val_if_fail (LK_IS_SESSION (self), NULL);
   return self->search_service;
+}
+
+LkTraining *
+lk_session_get_training (LkSession *self)
+{
+  g_return_val_if_fail (LK_IS_SESSION (self), NULL);
+  return self->training;
 }
 
 int

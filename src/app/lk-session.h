@@ -24,6 +24,7 @@
 #include "collection.h"
 #include "lk-search-service.h"
 #include "lk-thumbnailer.h"
+#include "lk-training.h"
 
 G_BEGIN_DECLS
 
@@ -37,6 +38,9 @@ void           lk_session_set_collection        (LkSession     *self,
                                                  LkCollection  *collection);
 LkThumbnailer *lk_session_get_thumbnailer       (LkSession     *self);
 LkSearchService *lk_session_get_search_service  (LkSession     *self);
+/* The session's one training (lk-training.h): it outlives a change of
+ * collection and the Training view. */
+LkTraining    *lk_session_get_training          (LkSession     *self);
 
 /* The image the user last activated, -1 if none (reset when the
  * collection changes). */

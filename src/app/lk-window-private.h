@@ -41,6 +41,7 @@ struct _LkWindow
   GtkLabel             *skipped_label;
   GtkStack             *main_stack;
   GtkStack             *views;
+  GtkWidget            *view_switcher;
   LkBrowseView         *browse_view;
   LkStatusPage         *loading_page;
 
