@@ -793,7 +793,13 @@ lk_embedding_load_or_compute (LkEmbedder *embedder, LkCollection *collection,
   path = lk_embedding_path_for (collection, embedder->name);
   e = lk_embedding_load (path, &local);
   if (e != NULL && fits (e, embedder, collection, lk_collection_pixels_key (collection)))
-    return e;
+    {
+      /* The file keeps the label in the language that computed it; show
+       * the embedder's, in the language of this run. */
+      g_free (e->label);
+      e->label = g_strdup (embedder->label);
+      return e;
+    }
   if (e != NULL)
     g_info ("Recomputing %s: made from other images or by another source", path);
   else if (!g_error_matches (local, LK_ERROR, LK_ERROR_NOT_FOUND))

@@ -106,11 +106,20 @@ lk_train_params_init (LkTrainParams *p, LkPreset preset)
   switch (preset)
     {
     case LK_PRESET_TINY:
+      /* Tuned on Fashion-MNIST's train split for a 15-minute budget on 2
+       * cores (test-split Recall@1 0.878 with the photo values below, 0.916
+       * with these): three quarters of the time for pre-training, a faster
+       * start, no shifts (28-pixel items are centred, and 7 epochs are too
+       * few to need them), and mostly out-of-class negatives with a
+       * smaller gap, since coarse categories are what its users compare. */
       p->pretrain_batch = 64;
-      p->pretrain_lr = 0.02f;
+      p->pretrain_lr = 0.03f;
+      p->pretrain_share = 0.75f;
       p->ranking_batch = 32;
       p->ranking_lr = 0.01f;
-      p->max_shift = 2;
+      p->max_shift = 0;
+      p->gap = 0.2f;
+      p->sampler.out_of_class_share = 0.9f;
       break;
     case LK_PRESET_PHOTO:
       p->pretrain_batch = 64;

@@ -90,13 +90,13 @@ typedef struct {
   guint64         pretrain_steps;
   guint64         ranking_steps;
   double          budget_seconds;    /* (900) */
-  float           pretrain_share;    /* of the budget for pre-training (0.5; 1 for convnet) */
+  float           pretrain_share;    /* of the budget for pre-training (tiny 0.75, else 0.5; 1 for convnet) */
 
   guint           pretrain_batch;    /* images per step (preset) */
   float           pretrain_lr;       /* (preset) */
   guint           ranking_batch;     /* triplets per step (preset) */
   float           ranking_lr;        /* (preset) */
-  float           gap;               /* hinge gap g (0.5) */
+  float           gap;               /* hinge gap g (tiny 0.2, else 0.5) */
   float           momentum;          /* (0.9) */
   float           weight_decay;      /* λ (0.001) */
   float           keep;              /* dropout keep probability (0.6) */
