@@ -353,6 +353,7 @@ train_small (LkCollection *c, const char *name, LkAblation ablation)
   p.sampler.buffer_size = 8;
   p.checkpoint_steps = 2;
   p.n_threads = 2;
+  p.gap = 0.75f;     /* not a default: the card must carry what was asked */
   t = lk_trainer_new (c, name, &p, &error);
   g_assert_no_error (error);
   g_assert_true (lk_trainer_run (t, NULL, &error));
@@ -369,7 +370,7 @@ check_card (const char *path)
   g_assert_nonnull (strstr (text, "\"preset\": \"tiny\""));
   g_assert_nonnull (strstr (text, "\"train.step\": 5"));
   g_assert_nonnull (strstr (text, "\"hyperparameters\": {"));
-  g_assert_nonnull (strstr (text, "\"gap\": 0.5"));
+  g_assert_nonnull (strstr (text, "\"gap\": 0.75"));
   if (g_file_test ("/usr/bin/python3", G_FILE_TEST_IS_EXECUTABLE))
     {
       const char *argv[] = { "/usr/bin/python3", "-c",
