@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "evaluate.h"
+#include "triplets.h"
 #include "testutil.h"
 
 static LkCollection *
@@ -140,6 +141,59 @@ test_triplets_only (void)
     }
 }
 
+/* With labelled triplets the table is measured on them; generated_sets
+ * asks for the two generated sets anyway, the very ones a collection
+ * without labels gets. */
+static void
+test_generated_sets (void)
+{
+  g_autoptr(LkCollection) c = collection ();
+  const char *sources[] = { "golden", "pixels", NULL };
+  g_autofree char *path = lk_triplets_default_path (c);
+  g_autoptr(LkEvalTable) before = NULL;
+  g_autoptr(LkEvalTable) labelled = NULL;
+  g_autoptr(LkEvalTable) generated = NULL;
+  g_autoptr(GError) error = NULL;
+  LkEvalOptions o;
+
+  lk_eval_options_init (&o);
+  o.n_generated = 200;
+  o.k = 4;
+  o.sources = sources;
+  o.triplets_only = TRUE;
+  g_unlink (path);
+  before = lk_evaluate (c, &o, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  /* Images 0–5 are one category, 6–11 the next: three answers. */
+  g_assert_true (lk_triplets_append (path, c, 0, 1, 6, LK_RATING_A, NULL, &error));
+  g_assert_true (lk_triplets_append (path, c, 2, 7, 3, LK_RATING_B, NULL, &error));
+  g_assert_true (lk_triplets_append (path, c, 4, 5, 8, LK_RATING_A, NULL, &error));
+  g_assert_no_error (error);
+
+  labelled = lk_evaluate (c, &o, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (labelled->n_sets, ==, 1);
+  g_assert_cmpstr (labelled->sets[0].name, ==, "labelled");
+  g_assert_cmpuint (labelled->sets[0].n_triplets, ==, 3);
+
+  o.generated_sets = TRUE;
+  generated = lk_evaluate (c, &o, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (generated->n_sets, ==, 2);
+  for (guint s = 0; s < 2; s++)
+    {
+      g_assert_cmpstr (generated->sets[s].name, ==, before->sets[s].name);
+      g_assert_cmpuint (generated->sets[s].n_triplets, ==, before->sets[s].n_triplets);
+      for (guint r = 0; r < 2; r++)
+        {
+          g_assert_cmpfloat (generated->rows[r].precision[s], ==, before->rows[r].precision[s]);
+          g_assert_cmpint (generated->rows[r].score[s], ==, before->rows[r].score[s]);
+        }
+    }
+  g_assert_cmpfloat (generated->rows[0].precision[1], ==, 1.0);
+  g_unlink (path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -147,5 +201,6 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/evaluate/async", test_async_table);
   g_test_add_func ("/engine/evaluate/cancelled", test_cancelled);
   g_test_add_func ("/engine/evaluate/triplets-only", test_triplets_only);
+  g_test_add_func ("/engine/evaluate/generated-sets", test_generated_sets);
   return g_test_run ();
 }

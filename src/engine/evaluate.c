@@ -117,7 +117,7 @@ plan_triplets (Plan *p, GCancellable *cancellable, GError **error)
   const char *path = o->triplets_path;
   gboolean own_has = FALSE;
 
-  if (path == NULL && g_file_test (own, G_FILE_TEST_EXISTS))
+  if (path == NULL && !o->generated_sets && g_file_test (own, G_FILE_TEST_EXISTS))
     {
       g_autoptr(LkTripletSet) s = lk_triplet_set_load (own, p->collection, NULL);
       own_has = s != NULL && lk_triplet_set_get_triplets (s, NULL, NULL, NULL) > 0;

@@ -41,6 +41,9 @@ typedef struct {
                                  * left 0 (map_queries 0). They do not depend on the
                                  * labels, so the app keeps them from a full run and
                                  * refreshes the rest in seconds after new answers. */
+  gboolean     generated_sets;  /* the two generated sets even when the collection has
+                                 * labelled triplets (with triplets_path NULL): the app
+                                 * plots a model's checkpoints on both kinds */
 } LkEvalOptions;
 
 void lk_eval_options_init (LkEvalOptions *options);
