@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "lk-loss-plot.h"
+#include "lk-plot-util.h"
 
 #define PAD 10.0
 #define LEFT_W 52.0
@@ -19,10 +20,10 @@
 #define SMOOTH 0.98         /* as the trainer's loss_smooth: ~50 steps */
 #define A11Y_INTERVAL_US (1000 * 1000)
 
-/* Blue for the loss, orange for the violation: the GNOME palette's 3s,
- * as the precision plot's. */
-static const GdkRGBA loss_color = { 0.208f, 0.518f, 0.894f, 1.f };
-static const GdkRGBA viol_color = { 0.902f, 0.380f, 0.000f, 1.f };
+/* Blue for the loss, orange for the violation, as the other plots'
+ * first two series. */
+#define loss_color (lk_plot_palette[0])
+#define viol_color (lk_plot_palette[1])
 
 struct _LkLossPlot
 {
@@ -91,20 +92,6 @@ extend_smooth (LkLossPlot *self)
     }
 }
 
-static double
-nice_step (double range, int target)
-{
-  double raw = range / MAX (target, 1), mag = pow (10, floor (log10 (raw))), f = raw / mag;
-
-  if (f <= 1)
-    return mag;
-  if (f <= 2)
-    return 2 * mag;
-  if (f <= 5)
-    return 5 * mag;
-  return 10 * mag;
-}
-
 static void
 geometry (LkLossPlot *self, Geometry *g)
 {
@@ -125,7 +112,7 @@ geometry (LkLossPlot *self, Geometry *g)
   if (n > 0)
     top = MAX (top, point (self, n - 1)->loss);
   top = top > 0 ? top * 1.15 : 1;
-  g->loss_max = ceil (top / nice_step (top, 4)) * nice_step (top, 4);
+  g->loss_max = ceil (top / lk_plot_nice_step (top, 4)) * lk_plot_nice_step (top, 4);
 }
 
 static double
@@ -149,36 +136,6 @@ y_viol (const Geometry *g, double v)
 /* Drawing -------------------------------------------------------------------------- */
 
 static void
-append_text (GtkSnapshot *snapshot, GtkWidget *widget, const char *text, double x, double y,
-             double align, const GdkRGBA *color)
-{
-  g_autoptr(PangoLayout) layout = gtk_widget_create_pango_layout (widget, text);
-  int w, h;
-
-  pango_layout_get_pixel_size (layout, &w, &h);
-  gtk_snapshot_save (snapshot);
-  gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT ((float) (x - align * w),
-                                                          (float) (y - h / 2.0)));
-  gtk_snapshot_append_layout (snapshot, layout, color);
-  gtk_snapshot_restore (snapshot);
-}
-
-static void
-append_rect (GtkSnapshot *snapshot, const GdkRGBA *color, double x, double y, double w, double h)
-{
-  gtk_snapshot_append_color (snapshot, color,
-                             &GRAPHENE_RECT_INIT ((float) x, (float) y, (float) w, (float) h));
-}
-
-static char *
-format_tick (double v, double step)
-{
-  if (step >= 1)
-    return g_strdup_printf ("%'.0f", v);
-  return g_strdup_printf ("%.*f", (int) ceil (-log10 (step)), v);
-}
-
-static void
 draw_axes (LkLossPlot *self, GtkSnapshot *snapshot, const Geometry *g, const GdkRGBA *fg)
 {
   GtkWidget *widget = GTK_WIDGET (self);
@@ -188,32 +145,33 @@ draw_axes (LkLossPlot *self, GtkSnapshot *snapshot, const Geometry *g, const Gdk
   grid.alpha = 0.12f;
   dim.alpha = 0.7f;
   /* Loss, left; the grid follows its ticks. */
-  step = nice_step (g->loss_max, 4);
+  step = lk_plot_nice_step (g->loss_max, 4);
   for (double v = 0; v <= g->loss_max + step / 2; v += step)
     {
-      g_autofree char *t = format_tick (v, step);
+      g_autofree char *t = lk_plot_format_tick (v, step);
       double y = y_loss (g, v);
-      append_rect (snapshot, &grid, g->x, y, g->w, 1);
-      append_text (snapshot, widget, t, g->x - 6, y, 1, &loss_color);
+      lk_plot_append_rect (snapshot, &grid, g->x, y, g->w, 1);
+      lk_plot_append_text (snapshot, widget, t, g->x - 6, y, 1, 0.5, 0, &loss_color);
     }
   /* Violation, right: 0–100%. */
   for (guint t = 0; t <= 4; t++)
     {
       g_autofree char *text = g_strdup_printf ("%u%%", t * 25);
-      append_text (snapshot, widget, text, g->x + g->w + 6, y_viol (g, t / 4.0), 0, &viol_color);
+      lk_plot_append_text (snapshot, widget, text, g->x + g->w + 6, y_viol (g, t / 4.0), 0, 0.5,
+                           0, &viol_color);
     }
   /* Steps, below. */
-  step = MAX (1, nice_step (g->step_max - g->step_min, 6));
+  step = MAX (1, lk_plot_nice_step (g->step_max - g->step_min, 6));
   for (double s = ceil (MAX (g->step_min, 0) / step) * step; s <= g->step_max; s += step)
     {
-      g_autofree char *t = format_tick (s, 1);
+      g_autofree char *t = lk_plot_format_tick (s, 1);
       double x = x_of (g, s);
-      append_rect (snapshot, &grid, x, g->y, 1, g->h);
-      append_text (snapshot, widget, t, x, g->y + g->h + 10, 0.5, &dim);
+      lk_plot_append_rect (snapshot, &grid, x, g->y, 1, g->h);
+      lk_plot_append_text (snapshot, widget, t, x, g->y + g->h + 10, 0.5, 0.5, 0, &dim);
     }
   /* TRANSLATORS: the loss plot's x axis */
-  append_text (snapshot, widget, _("step"), g->x + g->w, g->y + g->h + 24, 1, &dim);
-  append_rect (snapshot, &dim, g->x, g->y + g->h, g->w, 1);
+  lk_plot_append_text (snapshot, widget, _("step"), g->x + g->w, g->y + g->h + 24, 1, 0.5, 0, &dim);
+  lk_plot_append_rect (snapshot, &dim, g->x, g->y + g->h, g->w, 1);
 }
 
 static void
@@ -232,13 +190,13 @@ draw_legend (LkLossPlot *self, GtkSnapshot *snapshot, const GdkRGBA *fg)
   dim.alpha = 0.7f;
   pango_layout_get_pixel_size (l1, &w1, &h);
   pango_layout_get_pixel_size (l2, &w2, &h);
-  append_rect (snapshot, &loss_color, x, 9, 14, 3);
-  append_text (snapshot, widget, loss, x + 20, 10, 0, fg);
+  lk_plot_append_rect (snapshot, &loss_color, x, 9, 14, 3);
+  lk_plot_append_text (snapshot, widget, loss, x + 20, 10, 0, 0.5, 0, fg);
   x += 20 + w1 + 18;
-  append_rect (snapshot, &viol_color, x, 9, 14, 3);
-  append_text (snapshot, widget, viol, x + 20, 10, 0, fg);
+  lk_plot_append_rect (snapshot, &viol_color, x, 9, 14, 3);
+  lk_plot_append_text (snapshot, widget, viol, x + 20, 10, 0, 0.5, 0, fg);
   x += 20 + w2 + 18;
-  append_text (snapshot, widget, note, x, 10, 0, &dim);
+  lk_plot_append_text (snapshot, widget, note, x, 10, 0, 0.5, 0, &dim);
 }
 
 static void
@@ -351,19 +309,20 @@ draw_boundary (LkLossPlot *self, GtkSnapshot *snapshot, const Geometry *g, const
   if (b < 0)
     {
       /* One stage so far: say which. */
-      append_text (snapshot, widget, point (self, 0)->stage == LK_TRAIN_STAGE_RANKING
-                                     ? _("ranking: triplet hinge loss")
-                                     : _("pre-training: cross-entropy, share misclassified"),
-                   g->x + 6, g->y - 12, 0, &dim);
+      const char *stage = point (self, 0)->stage == LK_TRAIN_STAGE_RANKING
+                          ? _("ranking: triplet hinge loss")
+                          : _("pre-training: cross-entropy, share misclassified");
+      lk_plot_append_text (snapshot, widget, stage, g->x + 6, g->y - 12, 0, 0.5, 0, &dim);
       return;
     }
   x = x_of (g, (double) point (self, (guint) b)->step - 0.5);
-  for (double y = g->y; y < g->y + g->h; y += 8)
-    append_rect (snapshot, &mark, x - 0.75, y, 1.5, 4);
+  lk_plot_append_dashes (snapshot, &mark, x, g->y, g->h, FALSE, 1.5);
   /* TRANSLATORS: left of the stage boundary in the loss plot */
-  append_text (snapshot, widget, _("← pre-training (cross-entropy)"), x - 6, g->y - 12, 1, &dim);
+  lk_plot_append_text (snapshot, widget, _("← pre-training (cross-entropy)"), x - 6, g->y - 12,
+                       1, 0.5, 0, &dim);
   /* TRANSLATORS: right of the stage boundary in the loss plot */
-  append_text (snapshot, widget, _("ranking (hinge) →"), x + 6, g->y - 12, 0, &dim);
+  lk_plot_append_text (snapshot, widget, _("ranking (hinge) →"), x + 6, g->y - 12, 0, 0.5, 0,
+                       &dim);
 }
 
 static void
@@ -372,7 +331,7 @@ draw_hover (LkLossPlot *self, GtkSnapshot *snapshot, const Geometry *g, const Gd
   GtkWidget *widget = GTK_WIDGET (self);
   const LkTrainPoint *p;
   g_autofree char *text = NULL;
-  GdkRGBA line = *fg, box = *fg;
+  GdkRGBA line = *fg;
   double x, sl, sv;
 
   if (self->hover < 0 || (guint) self->hover >= n_points (self))
@@ -380,25 +339,12 @@ draw_hover (LkLossPlot *self, GtkSnapshot *snapshot, const Geometry *g, const Gd
   p = point (self, (guint) self->hover);
   x = x_of (g, (double) p->step);
   line.alpha = 0.5f;
-  append_rect (snapshot, &line, x - 0.5, g->y, 1, g->h);
+  lk_plot_append_rect (snapshot, &line, x - 0.5, g->y, 1, g->h);
   lk_loss_plot_get_smoothed (self, (guint) self->hover, &sl, &sv);
-  append_rect (snapshot, &loss_color, x - 3, y_loss (g, sl) - 3, 6, 6);
-  append_rect (snapshot, &viol_color, x - 3, y_viol (g, sv) - 3, 6, 6);
+  lk_plot_append_rect (snapshot, &loss_color, x - 3, y_loss (g, sl) - 3, 6, 6);
+  lk_plot_append_rect (snapshot, &viol_color, x - 3, y_viol (g, sv) - 3, 6, 6);
   text = lk_loss_plot_dup_readout (self, (guint) self->hover);
-  {
-    g_autoptr(PangoLayout) layout = gtk_widget_create_pango_layout (widget, text);
-    int w, h;
-    double bx, by = g->y + 6;
-
-    pango_layout_get_pixel_size (layout, &w, &h);
-    bx = x + 10 + w < g->x + g->w ? x + 10 : x - 10 - w;
-    box.alpha = 0.08f;
-    append_rect (snapshot, &box, bx - 4, by - 2, w + 8, h + 4);
-    gtk_snapshot_save (snapshot);
-    gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT ((float) bx, (float) by));
-    gtk_snapshot_append_layout (snapshot, layout, fg);
-    gtk_snapshot_restore (snapshot);
-  }
+  lk_plot_append_readout (snapshot, widget, text, x, g->y + 6, g->x + g->w, fg);
 }
 
 static void
@@ -417,8 +363,8 @@ lk_loss_plot_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
     {
       GdkRGBA dim = fg;
       dim.alpha = 0.6f;
-      append_text (snapshot, widget, _("The loss appears here once training runs."),
-                   g.x + g.w / 2, g.y + g.h / 2, 0.5, &dim);
+      lk_plot_append_text (snapshot, widget, _("The loss appears here once training runs."),
+                           g.x + g.w / 2, g.y + g.h / 2, 0.5, 0.5, 0, &dim);
       return;
     }
   draw_boundary (self, snapshot, &g, &fg);

@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 #include <math.h>
 
+#include "lk-plot-util.h"
 #include "lk-precision-plot.h"
 
 #define PAD 12.0
@@ -17,15 +18,6 @@
 #define VALUE_W 56.0      /* room for "100.0%" after a bar */
 #define MIN_PLOT_W 160.0
 #define MAX_LABEL_FRACTION 0.4
-
-/* Blue, orange, green, purple: told apart in light and dark themes and
- * by most colour-blind eyes (the GNOME palette's 3s). */
-static const GdkRGBA palette[] = {
-  { 0.208f, 0.518f, 0.894f, 1.f },
-  { 0.902f, 0.380f, 0.000f, 1.f },
-  { 0.180f, 0.761f, 0.494f, 1.f },
-  { 0.569f, 0.255f, 0.675f, 1.f },
-};
 
 struct _LkPrecisionPlot
 {
@@ -52,16 +44,6 @@ typedef struct {
 } Geometry;
 
 static double
-text_width (GtkWidget *widget, const char *text)
-{
-  g_autoptr(PangoLayout) layout = gtk_widget_create_pango_layout (widget, text);
-  int w, h;
-
-  pango_layout_get_pixel_size (layout, &w, &h);
-  return w;
-}
-
-static double
 row_height (LkPrecisionPlot *self)
 {
   guint n = MAX (self->n_series, 1);
@@ -75,7 +57,7 @@ geometry (LkPrecisionPlot *self, double width, Geometry *g)
   double widest = 0;
 
   for (guint i = 0; i < self->n_items; i++)
-    widest = MAX (widest, text_width (widget, self->items[i]));
+    widest = MAX (widest, lk_plot_text_width (widget, self->items[i]));
   g->label_w = MIN (widest, MAX_LABEL_FRACTION * width);
   g->plot_x = PAD + g->label_w + PAD;
   g->plot_w = MAX (width - g->plot_x - VALUE_W - PAD, 1);
@@ -99,33 +81,6 @@ value_at (LkPrecisionPlot *self, guint item, guint series)
 /* Drawing ----------------------------------------------------------------------- */
 
 static void
-append_text (GtkSnapshot *snapshot, GtkWidget *widget, const char *text, double x, double y,
-             double max_w, const GdkRGBA *color, gboolean center_y)
-{
-  g_autoptr(PangoLayout) layout = gtk_widget_create_pango_layout (widget, text);
-  int w, h;
-
-  if (max_w > 0)
-    {
-      pango_layout_set_width (layout, (int) (max_w * PANGO_SCALE));
-      pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
-    }
-  pango_layout_get_pixel_size (layout, &w, &h);
-  gtk_snapshot_save (snapshot);
-  gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT ((float) x,
-                                                          (float) (center_y ? y - h / 2.0 : y)));
-  gtk_snapshot_append_layout (snapshot, layout, color);
-  gtk_snapshot_restore (snapshot);
-}
-
-static void
-append_rect (GtkSnapshot *snapshot, const GdkRGBA *color, double x, double y, double w, double h)
-{
-  gtk_snapshot_append_color (snapshot, color,
-                             &GRAPHENE_RECT_INIT ((float) x, (float) y, (float) w, (float) h));
-}
-
-static void
 draw_axis (LkPrecisionPlot *self, GtkSnapshot *snapshot, const Geometry *g, const GdkRGBA *fg)
 {
   GtkWidget *widget = GTK_WIDGET (self);
@@ -139,13 +94,12 @@ draw_axis (LkPrecisionPlot *self, GtkSnapshot *snapshot, const Geometry *g, cons
       double x = g->plot_x + g->plot_w * t / 4.0;
       g_autofree char *tick = g_strdup_printf ("%u%%", t * 25);
 
-      append_rect (snapshot, &grid, x, g->top - 4, 1, g->axis_y - g->top + 8);
-      append_text (snapshot, widget, tick, x - text_width (widget, tick) / 2, g->axis_y + 6, 0,
-                   &dim, FALSE);
+      lk_plot_append_rect (snapshot, &grid, x, g->top - 4, 1, g->axis_y - g->top + 8);
+      lk_plot_append_text (snapshot, widget, tick, x, g->axis_y + 6, 0.5, 0, 0, &dim);
     }
   /* Chance: a dashed line at 50%. */
-  for (double y = g->top - 4; y < g->axis_y + 4; y += 8)
-    append_rect (snapshot, &chance, g->plot_x + g->plot_w / 2 - 0.5, y, 1.5, 4);
+  lk_plot_append_dashes (snapshot, &chance, g->plot_x + g->plot_w / 2 + 0.25, g->top - 4,
+                         g->axis_y - g->top + 8, FALSE, 1.5);
 }
 
 static void
@@ -160,11 +114,11 @@ draw_legend (LkPrecisionPlot *self, GtkSnapshot *snapshot, const Geometry *g, co
   dim.alpha = 0.7f;
   for (guint s = 0; s < self->n_series; s++)
     {
-      append_rect (snapshot, &palette[s % G_N_ELEMENTS (palette)], x, PAD + 3, 12, 12);
-      append_text (snapshot, widget, self->series[s], x + 18, PAD + 9, 0, fg, TRUE);
-      x += 18 + text_width (widget, self->series[s]) + 18;
+      lk_plot_append_rect (snapshot, lk_plot_color (s), x, PAD + 3, 12, 12);
+      lk_plot_append_text (snapshot, widget, self->series[s], x + 18, PAD + 9, 0, 0.5, 0, fg);
+      x += 18 + lk_plot_text_width (widget, self->series[s]) + 18;
     }
-  append_text (snapshot, widget, chance, x, PAD + 9, 0, &dim, TRUE);
+  lk_plot_append_text (snapshot, widget, chance, x, PAD + 9, 0, 0.5, 0, &dim);
 }
 
 static void
@@ -185,11 +139,11 @@ lk_precision_plot_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
     {
       double row_mid = g.top + i * g.row_h + (g.row_h - ROW_GAP) / 2;
 
-      append_text (snapshot, widget, self->items[i], PAD, row_mid, g.label_w, &fg, TRUE);
+      lk_plot_append_text (snapshot, widget, self->items[i], PAD, row_mid, 0, 0.5, g.label_w, &fg);
       for (guint s = 0; s < self->n_series; s++)
         {
           double v = value_at (self, i, s), y = bar_y (&g, i, s), w;
-          GdkRGBA color = palette[s % G_N_ELEMENTS (palette)];
+          GdkRGBA color = *lk_plot_color (s);
           g_autofree char *text = NULL;
 
           if (isnan (v))
@@ -198,9 +152,10 @@ lk_precision_plot_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
           w = MAX (v * g.plot_w, 1);
           if ((int) i == self->hover_item && (int) s == self->hover_series)
             color.alpha = 0.7f;
-          append_rect (snapshot, &color, g.plot_x, y, w, BAR_H);
+          lk_plot_append_rect (snapshot, &color, g.plot_x, y, w, BAR_H);
           text = g_strdup_printf ("%.1f%%", 100 * v);
-          append_text (snapshot, widget, text, g.plot_x + w + 4, y + BAR_H / 2, 0, &fg, TRUE);
+          lk_plot_append_text (snapshot, widget, text, g.plot_x + w + 4, y + BAR_H / 2, 0, 0.5, 0,
+                               &fg);
         }
     }
 }
