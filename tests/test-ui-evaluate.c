@@ -7,18 +7,30 @@
  * mAP@R kept, and equal to a full run); a model's embedding file
  * appearing in the collection's folder gets its row (and becomes the
  * source the Query and Label views compare with); Stop keeps the last
- * table. */
+ * table.
+ *
+ * The plot over checkpoints: on made-up points (markers where measured,
+ * hit-testing, keys, read-outs); and in the view on a tiny model trained
+ * with three checkpoints: a point per checkpoint and the final model,
+ * each equal to what lk_evaluate() gives for that checkpoint, golden
+ * features as the baseline; cancelled after the first point it keeps a
+ * consistent state (the measured point, no half-written embedding) and
+ * goes on from there; labels add a series. */
 #include "config.h"
 
 #include <math.h>
 
 #include "evaluate.h"
+#include "lk-eval-checkpoints-private.h"
 #include "lk-eval-row-item.h"
 #include "lk-evaluate-view-private.h"
 #include "lk-label-view-private.h"
 #include "lk-query-view-private.h"
 #include "lk-source-dropdown.h"
 #include "lk-window-private.h"
+#include "model-store.h"
+#include "trainer.h"
+#include "triplets.h"
 #include "testutil-gtk.h"
 #include "testutil.h"
 
@@ -270,10 +282,307 @@ test_evaluate (void)
   lk_test_window_close (window);
 }
 
+/* The plot over checkpoints ------------------------------------------------------------- */
+
+static gboolean
+press_key (GtkWidget *widget, guint keyval)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
+  gboolean handled = FALSE;
+
+  for (guint c = 0; c < g_list_model_get_n_items (controllers); c++)
+    {
+      g_autoptr(GObject) controller = g_list_model_get_item (controllers, c);
+      if (GTK_IS_EVENT_CONTROLLER_KEY (controller))
+        g_signal_emit_by_name (controller, "key-pressed", keyval, 0, (GdkModifierType) 0,
+                               &handled);
+    }
+  return handled;
+}
+
+static void
+test_checkpoint_plot (void)
+{
+  GtkWidget *window = gtk_window_new ();
+  LkCheckpointPlot *plot = LK_CHECKPOINT_PLOT (lk_checkpoint_plot_new ());
+  const char *series[] = { "class-level", "in-class" };
+  const guint64 steps[] = { 100, 200, 300, 450 };
+  const char *names[] = { "Checkpoint at step 100", "Checkpoint at step 200",
+                          "Checkpoint at step 300", "Final model, step 450" };
+  /* (4, 2); point 2 of in-class not measured yet */
+  const double values[] = { 0.70, 0.90, 0.78, 0.93, 0.81, NAN, 0.84, 0.95 };
+  const double baseline[] = { 0.80, 1.0 };
+  double last_x = -1, x, y, x2, y2;
+  guint point, series_i;
+
+  gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (plot));
+  gtk_window_set_default_size (GTK_WINDOW (window), 640, 360);
+  gtk_window_present (GTK_WINDOW (window));
+  lk_checkpoint_plot_set_data (plot, series, 2, steps, names, 4, 3, values, "golden features",
+                               baseline);
+  lk_test_flush_main_loop ();
+
+  g_assert_cmpuint (lk_checkpoint_plot_get_n_points (plot), ==, 4);
+  g_assert_cmpuint (lk_checkpoint_plot_get_n_markers (plot), ==, 7);
+  g_assert_cmpfloat (lk_checkpoint_plot_get_baseline (plot, 0), ==, 0.80);
+  g_assert_false (lk_checkpoint_plot_get_marker_position (plot, 2, 1, &x, &y));
+  for (guint i = 0; i < 4; i++)
+    {
+      /* Later steps further right; each marker inside the widget and
+       * found where it is drawn. */
+      g_assert_true (lk_checkpoint_plot_get_marker_position (plot, i, 0, &x, &y));
+      g_assert_cmpfloat (x, >, last_x);
+      last_x = x;
+      g_assert_cmpfloat (x, >, 0);
+      g_assert_cmpfloat (x, <, 640);
+      g_assert_cmpfloat (y, >, 0);
+      g_assert_cmpfloat (y, <, 360);
+      g_assert_true (lk_checkpoint_plot_marker_at (plot, x + 1, y - 1, &point, &series_i));
+      g_assert_cmpuint (point, ==, i);
+      g_assert_cmpuint (series_i, ==, 0);
+    }
+  /* Higher precision, higher up; the autoscaled axis keeps the values
+   * apart: 14 points of precision take well over the 14% of the plot's
+   * 292 px height a fixed 0–100% axis would give them. */
+  g_assert_true (lk_checkpoint_plot_get_marker_position (plot, 0, 0, &x, &y));
+  g_assert_true (lk_checkpoint_plot_get_marker_position (plot, 3, 0, &x2, &y2));
+  g_assert_cmpfloat (y - y2, >, 1.5 * 0.14 * (360 - 34 - 34));
+  g_assert_false (lk_checkpoint_plot_marker_at (plot, 1, 1, &point, &series_i));
+  {
+    g_autofree char *text = lk_checkpoint_plot_dup_readout (plot, 3, 1);
+    g_assert_cmpstr (text, ==, "Final model, step 450, in-class: 95.0%");
+  }
+  g_assert_cmpint (gtk_accessible_get_accessible_role (GTK_ACCESSIBLE (plot)), ==,
+                   GTK_ACCESSIBLE_ROLE_IMG);
+
+  /* Keys: End reads out the last point, Left steps back, Down goes to
+   * the next series — skipping the point not measured on it. */
+  g_assert_true (gtk_widget_get_focusable (GTK_WIDGET (plot)));
+  g_assert_true (press_key (GTK_WIDGET (plot), GDK_KEY_End));
+  g_assert_true (lk_checkpoint_plot_get_hover (plot, &point, &series_i));
+  g_assert_cmpuint (point, ==, 3);
+  g_assert_cmpuint (series_i, ==, 0);
+  g_assert_true (press_key (GTK_WIDGET (plot), GDK_KEY_Down));
+  g_assert_true (lk_checkpoint_plot_get_hover (plot, &point, &series_i));
+  g_assert_cmpuint (series_i, ==, 1);
+  g_assert_true (press_key (GTK_WIDGET (plot), GDK_KEY_Left));
+  g_assert_true (lk_checkpoint_plot_get_hover (plot, &point, &series_i));
+  g_assert_cmpuint (point, ==, 1);
+  g_assert_true (press_key (GTK_WIDGET (plot), GDK_KEY_Escape));
+  g_assert_false (lk_checkpoint_plot_get_hover (plot, &point, &series_i));
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+/* The checkpoints part ---------------------------------------------------------------- */
+
+/* A tiny model of @coll: 6 softmax and 12 ranking steps, a checkpoint
+ * every 6, not embedded at the end (the view embeds it). */
+static void
+train_tiny (LkCollection *coll, const char *name)
+{
+  g_autoptr(LkTrainer) trainer = NULL;
+  g_autoptr(GError) error = NULL;
+  LkTrainParams p;
+
+  lk_train_params_init (&p, LK_PRESET_TINY);
+  p.pretrain_steps = 6;
+  p.ranking_steps = 12;
+  p.pretrain_batch = 12;
+  p.ranking_batch = 8;
+  p.sampler.buffer_size = 8;
+  p.checkpoint_steps = 6;
+  p.keep_checkpoints = 3;
+  p.n_threads = 1;
+  p.seed = 5;
+  p.embed_when_done = FALSE;
+  trainer = lk_trainer_new (coll, name, &p, &error);
+  g_assert_no_error (error);
+  g_assert_true (lk_trainer_run (trainer, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (lk_trainer_get_state (trainer), ==, LK_TRAINER_FINISHED);
+}
+
+/* The precision of @source on the plot's sets, as the table computes
+ * it: the generated sets, then the labelled one if @labels. */
+static void
+evaluate_source (LkCollection *coll, const char *source, const char *labels, double *out)
+{
+  const char *sources[] = { source, NULL };
+  g_autoptr(LkEvalTable) t = NULL;
+  g_autoptr(GError) error = NULL;
+  LkEvalOptions o;
+
+  lk_eval_options_init (&o);
+  o.sources = sources;
+  o.generated_sets = TRUE;
+  t = lk_evaluate (coll, &o, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (t->n_sets, ==, 2);
+  g_assert_null (t->rows[0].error);
+  out[0] = t->rows[0].precision[0];
+  out[1] = t->rows[0].precision[1];
+  if (labels != NULL)
+    {
+      g_autoptr(LkEvalTable) l = NULL;
+      o.generated_sets = FALSE;
+      o.triplets_path = labels;
+      l = lk_evaluate (coll, &o, NULL, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (l->sets[0].name, ==, "labelled");
+      out[2] = l->rows[0].precision[0];
+    }
+}
+
+static void
+check_points (LkEvalCheckpoints *part, LkCollection *coll, const char *labels)
+{
+  LkCheckpointPlot *plot = _lk_eval_checkpoints_get_plot (part);
+  guint n_series = labels != NULL ? 3 : 2;
+  double want[3];
+
+  g_assert_cmpuint (lk_checkpoint_plot_get_n_series (plot), ==, n_series);
+  evaluate_source (coll, "golden", labels, want);
+  for (guint s = 0; s < n_series; s++)
+    g_assert_cmpfloat (lk_checkpoint_plot_get_baseline (plot, s), ==, want[s]);
+  for (guint i = 0; i < lk_checkpoint_plot_get_n_points (plot); i++)
+    {
+      if (isnan (lk_checkpoint_plot_get_value (plot, i, 0)))
+        continue;
+      evaluate_source (coll, _lk_eval_checkpoints_get_source (part, i), labels, want);
+      for (guint s = 0; s < n_series; s++)
+        g_assert_cmpfloat (lk_checkpoint_plot_get_value (plot, i, s), ==, want[s]);
+    }
+}
+
+typedef struct {
+  LkEvalCheckpoints *part;
+  LkEvaluateView    *view;
+  guint              runs;
+} PartWatch;
+
+static gboolean
+part_ran (gpointer data)
+{
+  PartWatch *w = data;
+  return _lk_eval_checkpoints_get_n_runs (w->part) >= w->runs &&
+         !lk_eval_checkpoints_get_busy (w->part) && !lk_evaluate_view_get_busy (w->view);
+}
+
+static gboolean
+first_point (gpointer data)
+{
+  PartWatch *w = data;
+  return lk_checkpoint_plot_get_n_markers (_lk_eval_checkpoints_get_plot (w->part)) > 0;
+}
+
+/* The first run: every point after the first waits for the cancel. */
+static void
+hold_after_first (guint point, GCancellable *cancellable, gpointer data)
+{
+  while (point > 0 && !g_cancellable_is_cancelled (cancellable))
+    g_usleep (2000);
+}
+
+static gboolean
+embedding_exists (LkCollection *coll, const char *source)
+{
+  g_autofree char *path = lk_embedding_path_for (coll, source);
+  return g_file_test (path, G_FILE_TEST_EXISTS);
+}
+
+static void
+test_checkpoints (void)
+{
+  g_autofree char *root = lk_test_make_image_tree ("checkpoints", categories, 12, 28, 28, 3);
+  LkWindow *window = lk_test_window_new (28);
+  LkEvaluateView *view = evaluate_view (window);
+  LkEvalCheckpoints *part = _lk_evaluate_view_get_checkpoints (view);
+  LkCheckpointPlot *plot = _lk_eval_checkpoints_get_plot (part);
+  LkSearchService *service = lk_session_get_search_service (lk_window_get_session (window));
+  PartWatch w = { part, view, 1 };
+  g_autofree char *labels = NULL;
+  LkCollection *coll;
+
+  lk_test_window_open (window, root);
+  coll = lk_session_get_collection (lk_window_get_session (window));
+  train_tiny (coll, "tiny");
+  {
+    g_autoptr(LkModelInfo) info = lk_model_store_get (coll, "tiny", NULL);
+    g_assert_nonnull (info->model_path);
+    g_assert_cmpuint (info->checkpoints->len, ==, 3);
+  }
+  _lk_eval_checkpoints_set_hook (part, hold_after_first, NULL);
+  lk_window_show_view (window, "evaluate");
+
+  /* The first point comes; cancel while the second is held. */
+  lk_test_wait_until (first_point, &w, "the first checkpoint plotted");
+  g_assert_cmpstr (lk_eval_checkpoints_get_model (part), ==, "tiny");
+  g_assert_true (lk_eval_checkpoints_get_busy (part));
+  g_assert_true (_lk_eval_checkpoints_get_progress_shown (part));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (part), "checkpoints.cancel", NULL));
+  lk_test_wait_until (part_ran, &w, "the cancelled run");
+  /* What was measured stays, and is right; nothing half done. */
+  g_assert_true (_lk_eval_checkpoints_get_stopped (part));
+  g_assert_false (_lk_eval_checkpoints_get_progress_shown (part));
+  g_assert_cmpuint (_lk_eval_checkpoints_get_n_runs (part), ==, 1);
+  g_assert_cmpuint (lk_checkpoint_plot_get_n_points (plot), ==, 3);
+  g_assert_cmpuint (lk_checkpoint_plot_get_n_markers (plot), ==, 2);
+  g_assert_false (isnan (lk_checkpoint_plot_get_value (plot, 0, 0)));
+  g_assert_nonnull (strstr (_lk_eval_checkpoints_get_status (part), "Stopped with 1 of 3"));
+  g_assert_true (embedding_exists (coll, _lk_eval_checkpoints_get_source (part, 0)));
+  g_assert_false (embedding_exists (coll, _lk_eval_checkpoints_get_source (part, 1)));
+  g_assert_false (embedding_exists (coll, _lk_eval_checkpoints_get_source (part, 2)));
+  check_points (part, coll, NULL);
+
+  /* Measure goes on: the first checkpoint's rows are reused, the other
+   * two embedded. One point per checkpoint and the final model, by step;
+   * a checkpoint at the final model's step is the same weights, left
+   * out. */
+  _lk_eval_checkpoints_set_hook (part, NULL, NULL);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (part), "checkpoints.measure", NULL));
+  w.runs = 2;
+  lk_test_wait_until (part_ran, &w, "the measured checkpoints");
+  g_assert_false (_lk_eval_checkpoints_get_stopped (part));
+  g_assert_cmpuint (_lk_eval_checkpoints_get_n_embedded (part), ==, 2);
+  g_assert_cmpuint (lk_checkpoint_plot_get_n_points (plot), ==, 3);
+  g_assert_cmpuint (lk_checkpoint_plot_get_n_markers (plot), ==, 6);
+  g_assert_cmpuint (lk_checkpoint_plot_get_step (plot, 0), ==, 6);
+  g_assert_cmpuint (lk_checkpoint_plot_get_step (plot, 1), ==, 12);
+  g_assert_cmpuint (lk_checkpoint_plot_get_step (plot, 2), ==, 18);
+  g_assert_cmpstr (_lk_eval_checkpoints_get_source (part, 0), ==, "model-tiny@6");
+  g_assert_cmpstr (_lk_eval_checkpoints_get_source (part, 2), ==, "model-tiny");
+  check_points (part, coll, NULL);
+  g_assert_nonnull (strstr (_lk_eval_checkpoints_get_status (part), "3 points"));
+  /* The embeddings are sources of every view now. */
+  g_assert_nonnull (lk_search_service_find_source (service, "model-tiny@12"));
+  {
+    g_autofree char *text = lk_checkpoint_plot_dup_readout (plot, 2, 0);
+    g_assert_true (g_str_has_prefix (text, "Final model, step 18, class-level: "));
+  }
+
+  /* Two labels: a third series, nothing embedded again. */
+  labels = lk_triplets_default_path (coll);
+  {
+    g_autoptr(GError) error = NULL;
+    g_assert_true (lk_triplets_append (labels, coll, 0, 1, 20, LK_RATING_A, NULL, &error));
+    g_assert_true (lk_triplets_append (labels, coll, 13, 30, 14, LK_RATING_B, NULL, &error));
+    g_assert_no_error (error);
+  }
+  lk_search_service_triplets_changed (service);
+  w.runs = 3;
+  lk_test_wait_until (part_ran, &w, "the checkpoints measured on the labels");
+  g_assert_cmpuint (_lk_eval_checkpoints_get_n_embedded (part), ==, 0);
+  g_assert_cmpuint (lk_checkpoint_plot_get_n_markers (plot), ==, 9);
+  check_points (part, coll, labels);
+  lk_test_window_close (window);
+}
+
 int
 main (int argc, char **argv)
 {
   lk_test_gtk_init (&argc, &argv);
   g_test_add_func ("/ui/evaluate/table-follows-labels", test_evaluate);
+  g_test_add_func ("/ui/evaluate/checkpoint-plot", test_checkpoint_plot);
+  g_test_add_func ("/ui/evaluate/checkpoints", test_checkpoints);
   return g_test_run ();
 }

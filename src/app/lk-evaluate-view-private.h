@@ -3,6 +3,7 @@
 #pragma once
 
 #include "evaluate.h"
+#include "lk-eval-checkpoints.h"
 #include "lk-evaluate-view.h"
 #include "lk-precision-plot.h"
 
@@ -15,6 +16,7 @@ const LkEvalTable *_lk_evaluate_view_get_table         (LkEvaluateView *self);
 GListModel        *_lk_evaluate_view_get_rows          (LkEvaluateView *self);
 GtkColumnView     *_lk_evaluate_view_get_column_view   (LkEvaluateView *self);
 LkPrecisionPlot   *_lk_evaluate_view_get_plot          (LkEvaluateView *self);
+LkEvalCheckpoints *_lk_evaluate_view_get_checkpoints  (LkEvaluateView *self);
 /* Which triplets the table is measured on, as the view says it. */
 const char        *_lk_evaluate_view_get_sets_text     (LkEvaluateView *self);
 /* Evaluations finished so far. */

@@ -14,6 +14,7 @@
 #include <glib/gi18n.h>
 #include <math.h>
 
+#include "lk-eval-checkpoints.h"
 #include "lk-eval-row-item.h"
 #include "lk-evaluate-view-private.h"
 #include "lk-precision-plot.h"
@@ -54,6 +55,7 @@ struct _LkEvaluateView
   LkStatusPage    *status_page;
   GtkColumnView   *column_view;
   LkPrecisionPlot *plot;
+  LkEvalCheckpoints *checkpoints;
 
   /* Owned */
   LkSession       *session;
@@ -109,7 +111,8 @@ lk_evaluate_view_get_busy (LkEvaluateView *self)
   g_return_val_if_fail (LK_IS_EVALUATE_VIEW (self), FALSE);
   return self->running || self->refresh_source != 0 ||
          (self->collection != NULL && self->table == NULL && !self->stopped &&
-          gtk_widget_get_mapped (GTK_WIDGET (self)));
+          gtk_widget_get_mapped (GTK_WIDGET (self))) ||
+         lk_eval_checkpoints_get_busy (self->checkpoints);
 }
 
 static void
@@ -706,6 +709,14 @@ recompute_action (GtkWidget *widget, const char *action_name, GVariant *paramete
   start (LK_EVALUATE_VIEW (widget), TRUE);
 }
 
+/* Which model's checkpoints are plotted (a name). */
+static void
+checkpoints_model_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  LkEvaluateView *self = LK_EVALUATE_VIEW (widget);
+  lk_eval_checkpoints_set_model (self->checkpoints, g_variant_get_string (parameter, NULL));
+}
+
 static void
 cancel_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
@@ -809,6 +820,7 @@ lk_evaluate_view_class_init (LkEvaluateViewClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (LK_TYPE_PRECISION_PLOT);
+  g_type_ensure (LK_TYPE_EVAL_CHECKPOINTS);
   g_type_ensure (LK_TYPE_STATUS_PAGE);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/app/likeness/Likeness/lk-evaluate-view.ui");
@@ -827,10 +839,13 @@ lk_evaluate_view_class_init (LkEvaluateViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LkEvaluateView, status_page);
   gtk_widget_class_bind_template_child (widget_class, LkEvaluateView, column_view);
   gtk_widget_class_bind_template_child (widget_class, LkEvaluateView, plot);
+  gtk_widget_class_bind_template_child (widget_class, LkEvaluateView, checkpoints);
   gtk_widget_class_bind_template_callback (widget_class, on_error_response);
 
   gtk_widget_class_install_action (widget_class, "eval.recompute", NULL, recompute_action);
   gtk_widget_class_install_action (widget_class, "eval.cancel", NULL, cancel_action);
+  gtk_widget_class_install_action (widget_class, "eval.checkpoints-model", "s",
+                                   checkpoints_model_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_r, GDK_CONTROL_MASK,
                                        "eval.recompute", NULL);
 
@@ -851,6 +866,7 @@ lk_evaluate_view_init (LkEvaluateView *self)
   self->kept = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->cancellable = g_cancellable_new ();
   self->relay = lk_progress_relay_new (on_relay, self);
+  g_signal_connect_swapped (self->checkpoints, "notify::busy", G_CALLBACK (notify_busy), self);
 }
 
 GtkWidget *
@@ -888,6 +904,7 @@ lk_evaluate_view_set_session (LkEvaluateView *self, LkSession *session)
                                 G_CALLBACK (schedule_refresh), self);
       on_collection_changed (self);
     }
+  lk_eval_checkpoints_set_session (self->checkpoints, session);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION]);
 }
 
@@ -922,6 +939,12 @@ LkPrecisionPlot *
 _lk_evaluate_view_get_plot (LkEvaluateView *self)
 {
   return self->plot;
+}
+
+LkEvalCheckpoints *
+_lk_evaluate_view_get_checkpoints (LkEvaluateView *self)
+{
+  return self->checkpoints;
 }
 
 const char *

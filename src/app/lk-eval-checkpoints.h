@@ -1,0 +1,37 @@
+/* lk-eval-checkpoints.h — the Evaluate view's "Precision over
+ * checkpoints" part: for one model of the collection (a dropdown of those
+ * with checkpoints), the similarity precision of each checkpoint and of
+ * its latest weights against the training step, on the class-level and
+ * in-class generated sets and, once there are some, the labelled
+ * triplets, with golden features as the reference (LkCheckpointPlot).
+ *
+ * Measuring runs in a thread of its own below the window's priority:
+ * each checkpoint without stored rows is embedded first (the slow part,
+ * with progress and Cancel; the rows are stored like any embedding, so
+ * the next time they are reused, and the checkpoint becomes a source of
+ * every view), then evaluated with lk_evaluate() on the sets; each point
+ * is plotted as it comes. Measured again when the model's checkpoints or
+ * the labels change, when someone looks. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "lk-session.h"
+
+G_BEGIN_DECLS
+
+#define LK_TYPE_EVAL_CHECKPOINTS (lk_eval_checkpoints_get_type ())
+G_DECLARE_FINAL_TYPE (LkEvalCheckpoints, lk_eval_checkpoints, LK, EVAL_CHECKPOINTS, GtkWidget)
+
+GtkWidget *lk_eval_checkpoints_new         (void);
+void       lk_eval_checkpoints_set_session (LkEvalCheckpoints *self,
+                                            LkSession         *session);
+/* Plots model @name (when it has checkpoints; else once it has). */
+void       lk_eval_checkpoints_set_model   (LkEvalCheckpoints *self,
+                                            const char        *name);
+/* The model plotted, or NULL. */
+const char *lk_eval_checkpoints_get_model  (LkEvalCheckpoints *self);
+/* Measuring, or about to. */
+gboolean   lk_eval_checkpoints_get_busy    (LkEvalCheckpoints *self);
+
+G_END_DECLS
