@@ -50,6 +50,7 @@ struct _LkEvalCheckpoints
   char             *signature;         /* of the selected model's inputs now */
   char             *measured;          /* … of the last job started, or NULL */
   guint             labels_changes;
+  guint64           training_checkpoint;  /* the session's training's last, seen */
   GCancellable     *cancellable;       /* of the job running */
   LkProgressRelay  *relay;
   gboolean          running;
@@ -902,6 +903,22 @@ on_models_may_have_changed (LkEvalCheckpoints *self)
     refresh_models (self, FALSE);
 }
 
+/* The session's training wrote a checkpoint of the model shown: a new
+ * point. (Reports come 20 times a second; a checkpoint every few
+ * minutes.) */
+static void
+on_training_progress (LkEvalCheckpoints *self)
+{
+  guint64 step = lk_training_get_progress (self->training)->checkpoint_step;
+
+  if (step == self->training_checkpoint)
+    return;
+  self->training_checkpoint = step;
+  if (lk_training_get_collection (self->training) == self->collection &&
+      g_strcmp0 (lk_training_get_name (self->training), self->model) == 0)
+    on_models_may_have_changed (self);
+}
+
 static void
 on_labels_changed (LkEvalCheckpoints *self)
 {
@@ -962,6 +979,8 @@ lk_eval_checkpoints_set_session (LkEvalCheckpoints *self, LkSession *session)
                                 G_CALLBACK (on_labels_changed), self);
       g_signal_connect_swapped (self->training, "ended",
                                 G_CALLBACK (on_models_may_have_changed), self);
+      g_signal_connect_swapped (self->training, "progress",
+                                G_CALLBACK (on_training_progress), self);
     }
   on_collection_changed (self);
 }

@@ -10,8 +10,9 @@
  * with progress and Cancel; the rows are stored like any embedding, so
  * the next time they are reused, and the checkpoint becomes a source of
  * every view), then evaluated with lk_evaluate() on the sets; each point
- * is plotted as it comes. Measured again when the model's checkpoints or
- * the labels change, when someone looks. */
+ * is plotted as it comes. Measured again when the model's checkpoints
+ * (the session's training writes one, or ends) or the labels change, when
+ * someone looks. */
 #pragma once
 
 #include <gtk/gtk.h>
