@@ -145,6 +145,7 @@ small_params (LkTrainParams *p, guint64 pretrain, guint64 ranking)
    * that the loss-falls test can measure. */
   p->gap = 0.5f;
   p->sampler.out_of_class_share = 0.2f;
+  p->ranking_lr = 0.01f;   /* tiny's 0.0005 keeps a pre-trained net as it is */
 }
 
 static GArray *
