@@ -226,8 +226,11 @@ suggest_name (LkTrainingView *self, gboolean force)
 static void
 on_name_changed (LkTrainingView *self)
 {
-  if (!self->setting_name)
-    self->name_edited = TRUE;
+  /* The person editing the name answers the error shown; a name the view
+   * proposes (after a failed run, say) leaves it. */
+  if (self->setting_name)
+    return;
+  self->name_edited = TRUE;
   gtk_widget_set_visible (GTK_WIDGET (self->form_error_label), FALSE);
 }
 

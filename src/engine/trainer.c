@@ -541,6 +541,7 @@ meta_u64 (LkNnModel *m, const char *key, guint64 *out)
 static gboolean
 read_history (LkTrainer *self, LkNnModel *m, GError **error);
 static void restore_figures (LkTrainer *self);
+static void fill_progress (LkTrainer *self, LkTrainProgress *p);
 static void sgd_params_for (LkTrainer *self, LkTrainStage stage, LkNnSgdParams *p);
 
 static void notice_append (char **notice, const char *format, ...) G_GNUC_PRINTF (2, 3);
@@ -682,8 +683,8 @@ lk_trainer_new_resume (LkCollection *collection, const char *name, GError **erro
   self->golden_source = g_strdup (meta (m, "model.golden.weights_source"));
   if (!read_history (self, m, error))
     return NULL;
-  restore_figures (self);
   self->last_checkpoint_step = self->st.pretrain_done + self->st.ranking_done;
+  restore_figures (self);
   self->resume = g_steal_pointer (&m);
   return g_steal_pointer (&self);
 }
@@ -1048,6 +1049,12 @@ restore_figures (LkTrainer *self)
   LkNnSgdParams sp;
   guint64 done;
 
+  /* Where it is, as a started trainer would say (not started: no time
+   * of this session yet). */
+  self->session_start = now_s ();
+  fill_progress (self, &self->progress);
+  self->session_start = 0;
+  self->progress.state = LK_TRAINER_IDLE;
   if (self->history->len == 0)
     return;
   for (guint i = 0; i < self->history->len; i++)
