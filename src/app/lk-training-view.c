@@ -16,6 +16,7 @@
 #include "embeddings.h"
 #include "lk-loss-plot.h"
 #include "lk-progress-relay.h"
+#include "lk-session-binding.h"
 #include "lk-training-view-private.h"
 #include "lk-worker.h"
 #include "model-store.h"
@@ -1010,9 +1011,7 @@ lk_training_view_class_init (LkTrainingViewClass *klass)
   object_class->get_property = lk_training_view_get_property;
   object_class->set_property = lk_training_view_set_property;
 
-  properties[PROP_SESSION] =
-    g_param_spec_object ("session", NULL, NULL, LK_TYPE_SESSION,
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SESSION] = lk_session_binding_param_spec ();
   properties[PROP_BUSY] =
     g_param_spec_boolean ("busy", NULL, NULL, FALSE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
@@ -1167,14 +1166,18 @@ lk_training_view_set_session (LkTrainingView *self, LkSession *session)
   g_return_if_fail (LK_IS_TRAINING_VIEW (self));
   g_return_if_fail (session == NULL || LK_IS_SESSION (session));
 
+  static const LkSessionSignal follow[] = {
+    { LK_SESSION_PART_SESSION, "notify::collection", G_CALLBACK (on_collection_changed) },
+    { LK_SESSION_PART_TRAINING, "progress", G_CALLBACK (on_progress) },
+    { LK_SESSION_PART_TRAINING, "notify::active", G_CALLBACK (on_active_changed) },
+    { LK_SESSION_PART_TRAINING, "ended", G_CALLBACK (on_ended) },
+    { LK_SESSION_PART_SERVICE, "sources-changed", G_CALLBACK (list_checkpoints) },
+    { LK_SESSION_PART_SERVICE, "sources-changed", G_CALLBACK (update_actions) },
+  };
+
   if (self->session == session)
     return;
-  if (self->session != NULL)
-    {
-      g_signal_handlers_disconnect_by_data (self->session, self);
-      g_signal_handlers_disconnect_by_data (self->training, self);
-      g_signal_handlers_disconnect_by_data (self->service, self);
-    }
+  lk_session_binding_release (self, self->session);
   g_set_object (&self->session, session);
   g_clear_object (&self->training);
   g_clear_object (&self->service);
@@ -1183,16 +1186,7 @@ lk_training_view_set_session (LkTrainingView *self, LkSession *session)
     {
       self->training = g_object_ref (lk_session_get_training (session));
       self->service = g_object_ref (lk_session_get_search_service (session));
-      g_signal_connect_swapped (session, "notify::collection",
-                                G_CALLBACK (on_collection_changed), self);
-      g_signal_connect_swapped (self->training, "progress", G_CALLBACK (on_progress), self);
-      g_signal_connect_swapped (self->training, "notify::active",
-                                G_CALLBACK (on_active_changed), self);
-      g_signal_connect_swapped (self->training, "ended", G_CALLBACK (on_ended), self);
-      g_signal_connect_swapped (self->service, "sources-changed",
-                                G_CALLBACK (list_checkpoints), self);
-      g_signal_connect_swapped (self->service, "sources-changed",
-                                G_CALLBACK (update_actions), self);
+      lk_session_binding_follow (self, session, follow, G_N_ELEMENTS (follow));
       on_collection_changed (self);
     }
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION]);
