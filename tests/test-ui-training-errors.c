@@ -279,23 +279,33 @@ stop_at_step (const LkTrainProgress *p, gpointer data)
     lk_trainer_stop (s->trainer);
 }
 
-/* Trains model "tiny" of the image tree @root (scanned as the test
- * window scans it) to step 8 of 6 + 1000, checkpoints at 3 and 6 and the
- * stop's; returns its final progress in @out. */
-static void
-train_stopped (const char *root, LkTrainProgress *out)
+/* The image tree @root, scanned as the test window scans it. */
+static LkCollection *
+open_collection (const char *root)
 {
-  g_autoptr(LkCollection) coll = NULL;
-  g_autoptr(LkTrainer) trainer = NULL;
   g_autoptr(GError) error = NULL;
   LkScanOptions options;
-  LkTrainParams p;
-  StopAt s;
+  LkCollection *coll;
 
   lk_scan_options_init (&options);
   options.side = SIDE;
   coll = lk_collection_open_folder (root, &options, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
+  return coll;
+}
+
+/* Trains model "tiny" of the image tree @root to step 8 of 6 + 1000,
+ * checkpoints at 3 and 6 and the stop's; returns its final progress in
+ * @out. */
+static void
+train_stopped (const char *root, LkTrainProgress *out)
+{
+  g_autoptr(LkCollection) coll = open_collection (root);
+  g_autoptr(LkTrainer) trainer = NULL;
+  g_autoptr(GError) error = NULL;
+  LkTrainParams p;
+  StopAt s;
+
   lk_train_params_init (&p, LK_PRESET_TINY);
   short_run (&p, GUINT_TO_POINTER (3));
   p.pretrain_steps = 6;
@@ -325,6 +335,22 @@ checkpoint_paths (LkCollection *coll)
   return paths;
 }
 
+/* A window on a new image tree @name with a stopped model "tiny" (its
+ * final progress in @stopped), the Training view shown. */
+static LkWindow *
+open_trained (const char *name, LkTrainProgress *stopped)
+{
+  g_autofree char *root = lk_test_make_image_tree (name, categories, 12, SIDE, SIDE, 3);
+  LkWindow *window;
+
+  train_stopped (root, stopped);
+  window = lk_test_window_new (SIDE);
+  lk_test_window_open (window, root);
+  lk_window_show_view (window, "training");
+  lk_test_flush_main_loop ();
+  return window;
+}
+
 static void
 damage (const char *path)
 {
@@ -338,21 +364,13 @@ damage (const char *path)
 static void
 test_damaged_checkpoints (void)
 {
-  g_autofree char *root = lk_test_make_image_tree ("damaged", categories, 12, SIDE, SIDE, 3);
   LkTrainProgress stopped;
-  LkWindow *window;
-  LkTrainingView *view;
-  LkTraining *training;
+  LkWindow *window = open_trained ("damaged", &stopped);
+  LkTrainingView *view = training_view (window);
+  LkTraining *training = training_of (window);
   g_autoptr(GPtrArray) paths = NULL;
   const char *text;
 
-  train_stopped (root, &stopped);
-  window = lk_test_window_new (SIDE);
-  lk_test_window_open (window, root);
-  view = training_view (window);
-  training = training_of (window);
-  lk_window_show_view (window, "training");
-  lk_test_flush_main_loop ();
   paths = checkpoint_paths (collection_of (window));
   g_assert_cmpuint (paths->len, ==, 3);
 
@@ -380,22 +398,13 @@ test_damaged_checkpoints (void)
 static void
 test_damaged_latest (void)
 {
-  g_autofree char *root = lk_test_make_image_tree ("damaged-latest", categories, 12, SIDE, SIDE,
-                                                   3);
   g_autofree char *aside = NULL;
   LkTrainProgress stopped;
-  LkWindow *window;
-  LkTrainingView *view;
-  LkTraining *training;
+  LkWindow *window = open_trained ("damaged-latest", &stopped);
+  LkTrainingView *view = training_view (window);
+  LkTraining *training = training_of (window);
   g_autoptr(GPtrArray) paths = NULL;
 
-  train_stopped (root, &stopped);
-  window = lk_test_window_new (SIDE);
-  lk_test_window_open (window, root);
-  view = training_view (window);
-  training = training_of (window);
-  lk_window_show_view (window, "training");
-  lk_test_flush_main_loop ();
   paths = checkpoint_paths (collection_of (window));
   damage (paths->pdata[paths->len - 1]);
   aside = g_strconcat (paths->pdata[paths->len - 1], ".damaged", NULL);
@@ -441,28 +450,20 @@ has_first (gpointer data)
 static void
 test_other_preset (void)
 {
-  g_autofree char *root = lk_test_make_image_tree ("other-preset", categories, 12, SIDE, SIDE, 3);
   LkTrainProgress stopped;
-  LkWindow *window;
-  LkTrainingView *view;
-  LkTraining *training;
+  LkWindow *window = open_trained ("other-preset", &stopped);
+  LkTrainingView *view = training_view (window);
+  LkTraining *training = training_of (window);
   FirstReport f = { 0 };
   g_autofree char *ckpt = NULL, *want_lr = NULL, *want_loss = NULL;
 
-  train_stopped (root, &stopped);
   /* The engine: a resumed trainer reports the stopped run's figures. */
   {
-    LkScanOptions options;
     g_autoptr(GError) error = NULL;
-    g_autoptr(LkCollection) coll = NULL;
     g_autoptr(LkTrainer) resumed = NULL;
     LkTrainProgress p;
 
-    lk_scan_options_init (&options);
-    options.side = SIDE;
-    coll = lk_collection_open_folder (root, &options, NULL, NULL, NULL, &error);
-    g_assert_no_error (error);
-    resumed = lk_trainer_new_resume (coll, "tiny", &error);
+    resumed = lk_trainer_new_resume (collection_of (window), "tiny", &error);
     g_assert_no_error (error);
     lk_trainer_get_progress (resumed, &p);
     g_assert_cmpuint (p.step, ==, stopped.step);
@@ -477,12 +478,6 @@ test_other_preset (void)
   want_lr = g_strdup_printf ("%.2g", stopped.lr);
   want_loss = g_strdup_printf ("%.4f", stopped.loss_smooth);
 
-  window = lk_test_window_new (SIDE);
-  lk_test_window_open (window, root);
-  view = training_view (window);
-  training = training_of (window);
-  lk_window_show_view (window, "training");
-  lk_test_flush_main_loop ();
   /* A folder: the form says photo. */
   g_assert_cmpuint (gtk_drop_down_get_selected (_lk_training_view_get_preset (view)), ==,
                     LK_PRESET_PHOTO);
