@@ -34,9 +34,13 @@ lk_session_binding_release (gpointer view, LkSession *session)
 
   if (session == NULL)
     return;
-  g_signal_handlers_disconnect_by_data (session, view);
-  g_signal_handlers_disconnect_by_data (lk_session_get_search_service (session), view);
-  g_signal_handlers_disconnect_by_data (lk_session_get_training (session), view);
+  /* A session being disposed may have let its parts go already. */
+  for (LkSessionPart part = LK_SESSION_PART_SESSION; part <= LK_SESSION_PART_TRAINING; part++)
+    {
+      gpointer instance = part_of (session, part);
+      if (instance != NULL)
+        g_signal_handlers_disconnect_by_data (instance, view);
+    }
 }
 
 void
