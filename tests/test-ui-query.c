@@ -253,9 +253,32 @@ painted (gpointer view)
   return _lk_query_view_get_paint_latency_ms (view) > 0;
 }
 
+static gboolean
+golden_ready (gpointer session)
+{
+  return lk_search_service_lookup (lk_session_get_search_service (session), "golden") != NULL;
+}
+
+/* A window on the built-in collection (@dir) with the Query view shown. */
+static LkWindow *
+open_fashion_mnist (const char *dir)
+{
+  LkWindow *window = lk_test_window_new (0);
+  LkSession *session = lk_window_get_session (window);
+
+  lk_session_set_builtin_dir (session, dir);
+  lk_window_open_folder (window, NULL);
+  while (lk_session_get_collection (session) == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  lk_window_show_view (window, "query");
+  return window;
+}
+
 /* The time from a click to the results, on the built-in collection:
  * the golden index is built first (seconds, with progress), then clicks
- * on neighbours are timed. */
+ * on neighbours are timed; then the window is opened again and the
+ * first click timed once the stored rows are loaded, which the Query
+ * view starts when shown. Drawn with the cairo renderer (see main()). */
 static void
 test_fashion_mnist_latency (void)
 {
@@ -275,14 +298,9 @@ test_fashion_mnist_latency (void)
   dir = lk_test_fashion_mnist_dir ();
   if (dir == NULL)
     return;
-  window = lk_test_window_new (0);
+  window = open_fashion_mnist (dir);
   session = lk_window_get_session (window);
   view = query_view (window);
-  lk_session_set_builtin_dir (session, dir);
-  lk_window_open_folder (window, NULL);
-  while (lk_session_get_collection (session) == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  lk_window_show_view (window, "query");
   lk_test_flush_main_loop ();
 
   n = _lk_query_view_get_n_answered (view);
@@ -330,11 +348,42 @@ test_fashion_mnist_latency (void)
                   "average, %.1f ms at worst", clicks, sum / clicks, search_sum / clicks, worst,
                   paint_sum / clicks, paint_worst);
   lk_test_window_close (window);
+
+  /* Opened again: shown with no query, the view loads the stored rows,
+   * and the first click is one like the others. */
+  {
+    gint64 t0 = g_get_monotonic_time ();
+    double loaded_ms, first_ms;
+
+    window = open_fashion_mnist (dir);
+    session = lk_window_get_session (window);
+    view = query_view (window);
+    lk_test_wait_until (golden_ready, session, "the stored golden features to load");
+    loaded_ms = (g_get_monotonic_time () - t0) / 1e3;
+    n = _lk_query_view_get_n_answered (view);
+    lk_session_activate_image (session, 60000);
+    wait_answer (view, n);
+    first_ms = _lk_query_view_get_latency_ms (view);
+    lk_test_wait_until (painted, view, "the results drawn");
+    g_test_message ("Fashion-MNIST opened again: the stored golden features loaded and indexed "
+                    "%.0f ms after the window opened on the Query view, with no query; then "
+                    "the first click to results %.1f ms, to the frame %.1f ms", loaded_ms,
+                    first_ms, _lk_query_view_get_paint_latency_ms (view));
+    g_assert_cmpfloat (_lk_query_view_get_search_ms (view), <, 1000);
+    lk_test_window_close (window);
+  }
 }
 
 int
 main (int argc, char **argv)
 {
+  /* Frame and latency figures measure the app's main loop: under Xvfb
+   * GTK's GL renderer runs on llvmpipe, whose drawing on the main thread
+   * (shader compilation, software rasterising; 50–100 ms a frame here on
+   * a loaded machine) delays the results' callback behind the previous
+   * frame, so these tests draw with the cairo renderer, as the Training
+   * tests do. GSK_RENDERER=gl in the environment measures llvmpipe. */
+  g_setenv ("GSK_RENDERER", "cairo", FALSE);
   lk_test_gtk_init (&argc, &argv);
   g_test_add_func ("/ui/query/neighbours", test_query);
   g_test_add_func ("/ui/query/fashion-mnist-latency", test_fashion_mnist_latency);

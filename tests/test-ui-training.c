@@ -188,9 +188,14 @@ test_form (void)
   g_assert_cmpuint (got.ranking_steps, ==, 9);
   g_assert_cmpfloat (got.budget_seconds, ==, 0);
 
-  /* A name in use is refused, and nothing starts. */
+  /* A name in use (a folder with a model file; an empty one is free,
+   * test-ui-training-errors.c) is refused, and nothing starts. */
   dir = lk_model_store_dir_for (coll, "tiny");
   g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  {
+    g_autofree char *model = g_build_filename (dir, "model.lkm", NULL);
+    g_assert_true (g_file_set_contents (model, "weights", -1, NULL));
+  }
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "training.start", NULL));
   g_assert_nonnull (_lk_training_view_get_error_text (view));
   g_assert_false (lk_training_get_active (lk_session_get_training (lk_window_get_session (window))));

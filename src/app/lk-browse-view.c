@@ -14,6 +14,7 @@
 #include "lk-image-details.h"
 #include "lk-image-item.h"
 #include "lk-image-list.h"
+#include "lk-session-binding.h"
 #include "lk-status-page.h"
 #include "lk-thumbnail.h"
 
@@ -309,9 +310,7 @@ lk_browse_view_class_init (LkBrowseViewClass *klass)
   object_class->get_property = lk_browse_view_get_property;
   object_class->set_property = lk_browse_view_set_property;
 
-  properties[PROP_SESSION] =
-    g_param_spec_object ("session", NULL, NULL, LK_TYPE_SESSION,
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SESSION] = lk_session_binding_param_spec ();
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (LK_TYPE_CATEGORY_ITEM);
@@ -368,10 +367,16 @@ lk_browse_view_set_session (LkBrowseView *self, LkSession *session)
   g_return_if_fail (LK_IS_BROWSE_VIEW (self));
   g_return_if_fail (session == NULL || LK_IS_SESSION (session));
 
+  static const LkSessionSignal follow[] = {
+    { LK_SESSION_PART_SESSION, "notify::collection", G_CALLBACK (on_collection_changed) },
+    { LK_SESSION_PART_SESSION, "notify::activated-image",
+      G_CALLBACK (on_activated_image_changed) },
+    { LK_SESSION_PART_SESSION, "image-activated", G_CALLBACK (on_image_activated) },
+  };
+
   if (self->session == session)
     return;
-  if (self->session != NULL)
-    g_signal_handlers_disconnect_by_data (self->session, self);
+  lk_session_binding_release (self, self->session);
   g_set_object (&self->session, session);
 
   set_grid_factory (self);
@@ -379,12 +384,7 @@ lk_browse_view_set_session (LkBrowseView *self, LkSession *session)
                                     session != NULL ? lk_session_get_thumbnailer (session) : NULL);
   if (session != NULL)
     {
-      g_signal_connect_swapped (session, "notify::collection",
-                                G_CALLBACK (on_collection_changed), self);
-      g_signal_connect_swapped (session, "notify::activated-image",
-                                G_CALLBACK (on_activated_image_changed), self);
-      g_signal_connect_swapped (session, "image-activated",
-                                G_CALLBACK (on_image_activated), self);
+      lk_session_binding_follow (self, session, follow, G_N_ELEMENTS (follow));
       on_collection_changed (self);
     }
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION]);

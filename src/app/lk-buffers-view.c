@@ -9,6 +9,7 @@
 #include <inttypes.h>
 
 #include "lk-buffers-view-private.h"
+#include "lk-session-binding.h"
 #include "lk-status-page.h"
 
 typedef struct {
@@ -304,9 +305,7 @@ lk_buffers_view_class_init (LkBuffersViewClass *klass)
   widget_class->map = lk_buffers_view_map;
   widget_class->unmap = lk_buffers_view_unmap;
 
-  properties[PROP_SESSION] =
-    g_param_spec_object ("session", NULL, NULL, LK_TYPE_SESSION,
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SESSION] = lk_session_binding_param_spec ();
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (LK_TYPE_BUFFER_GRID);
@@ -380,19 +379,21 @@ lk_buffers_view_set_session (LkBuffersView *self, LkSession *session)
   g_return_if_fail (LK_IS_BUFFERS_VIEW (self));
   g_return_if_fail (session == NULL || LK_IS_SESSION (session));
 
+  static const LkSessionSignal follow[] = {
+    { LK_SESSION_PART_TRAINING, "notify::active", G_CALLBACK (update_polling) },
+    { LK_SESSION_PART_TRAINING, "progress", G_CALLBACK (on_progress) },
+  };
+
   if (self->session == session)
     return;
-  if (self->training != NULL)
-    g_signal_handlers_disconnect_by_data (self->training, self);
+  lk_session_binding_release (self, self->session);
   g_set_object (&self->session, session);
   g_clear_object (&self->training);
   g_clear_handle_id (&self->poll_source, g_source_remove);
   if (session != NULL)
     {
       self->training = g_object_ref (lk_session_get_training (session));
-      g_signal_connect_swapped (self->training, "notify::active", G_CALLBACK (update_polling),
-                                self);
-      g_signal_connect_swapped (self->training, "progress", G_CALLBACK (on_progress), self);
+      lk_session_binding_follow (self, session, follow, G_N_ELEMENTS (follow));
       update_polling (self);
     }
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION]);

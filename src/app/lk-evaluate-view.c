@@ -19,6 +19,7 @@
 #include "lk-evaluate-view-private.h"
 #include "lk-precision-plot.h"
 #include "lk-progress-relay.h"
+#include "lk-session-binding.h"
 #include "lk-status-page.h"
 #include "lk-worker.h"
 #include "lk-weak-ref.h"
@@ -812,9 +813,7 @@ lk_evaluate_view_class_init (LkEvaluateViewClass *klass)
   object_class->set_property = lk_evaluate_view_set_property;
   widget_class->map = lk_evaluate_view_map;
 
-  properties[PROP_SESSION] =
-    g_param_spec_object ("session", NULL, NULL, LK_TYPE_SESSION,
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SESSION] = lk_session_binding_param_spec ();
   properties[PROP_BUSY] =
     g_param_spec_boolean ("busy", NULL, NULL, FALSE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
@@ -881,12 +880,17 @@ lk_evaluate_view_set_session (LkEvaluateView *self, LkSession *session)
   g_return_if_fail (LK_IS_EVALUATE_VIEW (self));
   g_return_if_fail (session == NULL || LK_IS_SESSION (session));
 
+  static const LkSessionSignal follow[] = {
+    { LK_SESSION_PART_SESSION, "notify::collection", G_CALLBACK (on_collection_changed) },
+    { LK_SESSION_PART_SERVICE, "sources-changed", G_CALLBACK (on_sources_changed) },
+    { LK_SESSION_PART_SERVICE, "triplets-changed", G_CALLBACK (schedule_refresh) },
+  };
+
   if (self->session == session)
     return;
   if (self->session != NULL)
     {
-      g_signal_handlers_disconnect_by_data (self->session, self);
-      g_signal_handlers_disconnect_by_data (self->service, self);
+      lk_session_binding_release (self, self->session);
       drop_run (self);
       g_clear_handle_id (&self->refresh_source, g_source_remove);
     }
@@ -896,12 +900,7 @@ lk_evaluate_view_set_session (LkEvaluateView *self, LkSession *session)
   if (session != NULL)
     {
       self->service = g_object_ref (lk_session_get_search_service (session));
-      g_signal_connect_swapped (session, "notify::collection",
-                                G_CALLBACK (on_collection_changed), self);
-      g_signal_connect_swapped (self->service, "sources-changed",
-                                G_CALLBACK (on_sources_changed), self);
-      g_signal_connect_swapped (self->service, "triplets-changed",
-                                G_CALLBACK (schedule_refresh), self);
+      lk_session_binding_follow (self, session, follow, G_N_ELEMENTS (follow));
       on_collection_changed (self);
     }
   lk_eval_checkpoints_set_session (self->checkpoints, session);

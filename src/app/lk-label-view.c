@@ -22,6 +22,7 @@
 #include "error.h"
 #include "fileutil.h"
 #include "lk-label-view-private.h"
+#include "lk-session-binding.h"
 #include "lk-source-dropdown.h"
 #include "lk-source-slot.h"
 #include "lk-status-page.h"
@@ -937,9 +938,7 @@ lk_label_view_class_init (LkLabelViewClass *klass)
   object_class->set_property = lk_label_view_set_property;
   widget_class->map = lk_label_view_map;
 
-  properties[PROP_SESSION] =
-    g_param_spec_object ("session", NULL, NULL, LK_TYPE_SESSION,
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SESSION] = lk_session_binding_param_spec ();
   properties[PROP_BUSY] =
     g_param_spec_boolean ("busy", NULL, NULL, FALSE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
@@ -1008,13 +1007,16 @@ lk_label_view_set_session (LkLabelView *self, LkSession *session)
   g_return_if_fail (LK_IS_LABEL_VIEW (self));
   g_return_if_fail (session == NULL || LK_IS_SESSION (session));
 
+  static const LkSessionSignal follow[] = {
+    { LK_SESSION_PART_SESSION, "notify::collection", G_CALLBACK (on_collection_changed) },
+    { LK_SESSION_PART_SERVICE, "sources-changed", G_CALLBACK (on_sources_changed) },
+    { LK_SESSION_PART_SERVICE, "triplets-changed", G_CALLBACK (refresh) },
+    { LK_SESSION_PART_SERVICE, "prepare-progress", G_CALLBACK (on_prepare_progress) },
+  };
+
   if (self->session == session)
     return;
-  if (self->session != NULL)
-    {
-      g_signal_handlers_disconnect_by_data (self->session, self);
-      g_signal_handlers_disconnect_by_data (self->service, self);
-    }
+  lk_session_binding_release (self, self->session);
   reset (self);
   g_set_object (&self->session, session);
   g_clear_object (&self->service);
@@ -1029,13 +1031,7 @@ lk_label_view_set_session (LkLabelView *self, LkSession *session)
       lk_thumbnail_set_thumbnailer (self->query_thumbnail, thumbnailer);
       lk_thumbnail_set_thumbnailer (self->a_thumbnail, thumbnailer);
       lk_thumbnail_set_thumbnailer (self->b_thumbnail, thumbnailer);
-      g_signal_connect_swapped (session, "notify::collection",
-                                G_CALLBACK (on_collection_changed), self);
-      g_signal_connect_swapped (self->service, "sources-changed",
-                                G_CALLBACK (on_sources_changed), self);
-      g_signal_connect_swapped (self->service, "triplets-changed", G_CALLBACK (refresh), self);
-      g_signal_connect_swapped (self->service, "prepare-progress",
-                                G_CALLBACK (on_prepare_progress), self);
+      lk_session_binding_follow (self, session, follow, G_N_ELEMENTS (follow));
       on_collection_changed (self);
     }
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION]);

@@ -14,6 +14,13 @@ struct _LkNeighbourItem
 
 G_DEFINE_FINAL_TYPE (LkNeighbourItem, lk_neighbour_item, G_TYPE_OBJECT)
 
+enum {
+  CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 static void
 lk_neighbour_item_finalize (GObject *object)
 {
@@ -27,6 +34,8 @@ static void
 lk_neighbour_item_class_init (LkNeighbourItemClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = lk_neighbour_item_finalize;
+  signals[CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -47,6 +56,26 @@ lk_neighbour_item_new (LkCollection *collection, guint index, guint rank, float 
   self->rank = rank;
   self->distance = distance;
   return self;
+}
+
+void
+lk_neighbour_item_set (LkNeighbourItem *self, LkCollection *collection, guint index, guint rank,
+                       float distance)
+{
+  g_return_if_fail (LK_IS_NEIGHBOUR_ITEM (self));
+  g_return_if_fail (collection != NULL);
+  g_return_if_fail (index < lk_collection_get_n_images (collection));
+
+  /* The same image keeps its item, so its cell keeps its thumbnail. */
+  if (lk_image_item_get_collection (self->image) != collection ||
+      lk_image_item_get_index (self->image) != index)
+    {
+      g_object_unref (self->image);
+      self->image = lk_image_item_new (collection, index);
+    }
+  self->rank = rank;
+  self->distance = distance;
+  g_signal_emit (self, signals[CHANGED], 0);
 }
 
 LkImageItem *

@@ -1,5 +1,8 @@
 /* lk-neighbour-item.h — one neighbour of a query as a list-model item:
- * the image, its rank and its distance from the query. */
+ * the image, its rank and its distance from the query. Items are
+ * reused from one query to the next (lk_neighbour_item_set(), signal
+ * "changed"), so a new result rebinds the grid's cells in place instead
+ * of making new ones. */
 #pragma once
 
 #include <glib-object.h>
@@ -13,6 +16,13 @@ G_DECLARE_FINAL_TYPE (LkNeighbourItem, lk_neighbour_item, LK, NEIGHBOUR_ITEM, GO
 
 /* @rank counts from 1. */
 LkNeighbourItem *lk_neighbour_item_new          (LkCollection    *collection,
+                                                 guint            index,
+                                                 guint            rank,
+                                                 float            distance);
+/* Makes @self another neighbour and emits "changed" (the image item is
+ * kept when it is the same image). */
+void             lk_neighbour_item_set          (LkNeighbourItem *self,
+                                                 LkCollection    *collection,
                                                  guint            index,
                                                  guint            rank,
                                                  float            distance);

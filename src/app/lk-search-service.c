@@ -936,6 +936,7 @@ query_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *ca
   QueryData *d = task_data;
   LkQueryResult *r = g_new0 (LkQueryResult, 1);
 
+  r->started_at = g_get_monotonic_time ();
   r->image = d->image;
   r->file = g_strdup (d->file);
   r->n_lists = d->n_indexes;
@@ -964,6 +965,7 @@ query_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *ca
                                        list->neighbours);
       list->search_ms = (g_get_monotonic_time () - t0) / 1e3;
     }
+  r->done_at = g_get_monotonic_time ();
   g_task_return_pointer (task, r, (GDestroyNotify) lk_query_result_free);
 }
 

@@ -135,6 +135,8 @@ typedef struct {
   char        *file;
   guint        n_lists;
   LkQueryList *lists;          /* one per index, in the order asked */
+  gint64       started_at;     /* monotonic µs: the worker began, and returned */
+  gint64       done_at;
 } LkQueryResult;
 
 void           lk_query_result_free (LkQueryResult *result);

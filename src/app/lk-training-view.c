@@ -16,6 +16,7 @@
 #include "embeddings.h"
 #include "lk-loss-plot.h"
 #include "lk-progress-relay.h"
+#include "lk-session-binding.h"
 #include "lk-training-view-private.h"
 #include "lk-worker.h"
 #include "model-store.h"
@@ -82,6 +83,9 @@ struct _LkTrainingView
   gboolean         name_edited;      /* the person typed a name: keep it */
   gboolean         setting_name;
   guint64          last_checkpoint;  /* of the reports, to list a new one */
+  gboolean         continuing;       /* Continue pressed; its trainer not seen yet */
+  LkPreset         form_preset;      /* what the form chose then */
+  LkAblation       form_ablation;
   LkTrainParamsHook hook;
   gpointer         hook_data;
 
@@ -223,8 +227,11 @@ suggest_name (LkTrainingView *self, gboolean force)
 static void
 on_name_changed (LkTrainingView *self)
 {
-  if (!self->setting_name)
-    self->name_edited = TRUE;
+  /* The person editing the name answers the error shown; a name the view
+   * proposes (after a failed run, say) leaves it. */
+  if (self->setting_name)
+    return;
+  self->name_edited = TRUE;
   gtk_widget_set_visible (GTK_WIDGET (self->form_error_label), FALSE);
 }
 
@@ -382,11 +389,48 @@ show_progress (LkTrainingView *self)
                        ? g_strdup_printf ("%'" G_GUINT64_FORMAT, p->checkpoint_step) : NULL);
 }
 
+/* A model continues with its own settings, whatever the form says: the
+ * form is set to them, and the person told when they differ from what it
+ * chose, naming the checkpoint (and what resuming set aside). */
+static void
+show_continued (LkTrainingView *self, LkTrainer *trainer)
+{
+  const LkTrainParams *params = lk_trainer_get_params (trainer);
+  const LkTrainProgress *p = lk_training_get_progress (self->training);
+  g_autoptr(GString) text = g_string_new (lk_training_get_notice (self->training));
+
+  if (params->preset != self->form_preset || params->ablation != self->form_ablation)
+    {
+      g_autofree char *ckpt = lk_model_checkpoint_path (lk_trainer_get_dir (trainer),
+                                                        p->checkpoint_step);
+      if (text->len > 0)
+        g_string_append_c (text, '\n');
+      /* TRANSLATORS: Continue on a model of other settings than the form's:
+       * the model, its checkpoint, its preset and ablation, the form's */
+      g_string_append_printf (text, _("“%s” continues from %s as the %s, %s model it is, "
+                                      "not %s, %s as chosen above."),
+                              lk_trainer_get_name (trainer), ckpt,
+                              lk_preset_label (params->preset),
+                              lk_ablation_label (params->ablation),
+                              lk_preset_label (self->form_preset),
+                              lk_ablation_label (self->form_ablation));
+    }
+  gtk_drop_down_set_selected (self->preset_dropdown, params->preset);
+  fill_form (self, params);
+  show_form_error (self, text->len > 0 ? text->str : NULL);
+}
+
 static void
 on_progress (LkTrainingView *self)
 {
   const LkTrainProgress *p = lk_training_get_progress (self->training);
+  LkTrainer *trainer = lk_training_get_trainer (self->training);
 
+  if (self->continuing && trainer != NULL)
+    {
+      self->continuing = FALSE;
+      show_continued (self, trainer);
+    }
   show_progress (self);
   if (run_is_here (self))
     lk_loss_plot_changed (self->plot);
@@ -421,6 +465,7 @@ on_ended (LkTrainingView *self, int state)
 {
   const GError *error = lk_training_get_error (self->training);
 
+  self->continuing = FALSE;
   /* The exact history replaced the one built from the reports. */
   show_history (self);
   show_progress (self);
@@ -442,7 +487,6 @@ start_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
   LkTrainingView *self = LK_TRAINING_VIEW (widget);
   const char *name = gtk_editable_get_text (self->name_entry);
   g_autoptr(GError) error = NULL;
-  g_autofree char *dir = NULL;
   LkTrainParams p;
 
   if (self->collection == NULL || lk_training_get_active (self->training))
@@ -453,8 +497,9 @@ start_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
                                "not starting with “.” or “-”."));
       return;
     }
-  dir = lk_model_store_dir_for (self->collection, name);
-  if (g_file_test (dir, G_FILE_TEST_EXISTS))
+  /* A leftover folder without weights (a run that failed before its
+   * first checkpoint) is no model: the name is free. */
+  if (lk_model_store_has_model (self->collection, name))
     {
       g_autofree char *text = g_strdup_printf (_("There is a model named “%s” already: choose "
                                                  "another name, or Continue it below."), name);
@@ -472,6 +517,7 @@ start_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
     }
   show_form_error (self, NULL);
   self->last_checkpoint = 0;
+  self->continuing = FALSE;
   g_free (self->listed_model);
   self->listed_model = g_strdup (name);
   show_history (self);
@@ -525,6 +571,10 @@ resume_model_action (GtkWidget *widget, const char *action_name, GVariant *param
     }
   show_form_error (self, NULL);
   self->last_checkpoint = 0;
+  self->continuing = TRUE;
+  self->form_preset = selected_preset (self);
+  self->form_ablation = MIN (gtk_drop_down_get_selected (self->ablation_dropdown),
+                             LK_N_ABLATIONS - 1);
   show_history (self);
   update_actions (self);
 }
@@ -961,9 +1011,7 @@ lk_training_view_class_init (LkTrainingViewClass *klass)
   object_class->get_property = lk_training_view_get_property;
   object_class->set_property = lk_training_view_set_property;
 
-  properties[PROP_SESSION] =
-    g_param_spec_object ("session", NULL, NULL, LK_TYPE_SESSION,
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SESSION] = lk_session_binding_param_spec ();
   properties[PROP_BUSY] =
     g_param_spec_boolean ("busy", NULL, NULL, FALSE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
@@ -1118,14 +1166,18 @@ lk_training_view_set_session (LkTrainingView *self, LkSession *session)
   g_return_if_fail (LK_IS_TRAINING_VIEW (self));
   g_return_if_fail (session == NULL || LK_IS_SESSION (session));
 
+  static const LkSessionSignal follow[] = {
+    { LK_SESSION_PART_SESSION, "notify::collection", G_CALLBACK (on_collection_changed) },
+    { LK_SESSION_PART_TRAINING, "progress", G_CALLBACK (on_progress) },
+    { LK_SESSION_PART_TRAINING, "notify::active", G_CALLBACK (on_active_changed) },
+    { LK_SESSION_PART_TRAINING, "ended", G_CALLBACK (on_ended) },
+    { LK_SESSION_PART_SERVICE, "sources-changed", G_CALLBACK (list_checkpoints) },
+    { LK_SESSION_PART_SERVICE, "sources-changed", G_CALLBACK (update_actions) },
+  };
+
   if (self->session == session)
     return;
-  if (self->session != NULL)
-    {
-      g_signal_handlers_disconnect_by_data (self->session, self);
-      g_signal_handlers_disconnect_by_data (self->training, self);
-      g_signal_handlers_disconnect_by_data (self->service, self);
-    }
+  lk_session_binding_release (self, self->session);
   g_set_object (&self->session, session);
   g_clear_object (&self->training);
   g_clear_object (&self->service);
@@ -1134,16 +1186,7 @@ lk_training_view_set_session (LkTrainingView *self, LkSession *session)
     {
       self->training = g_object_ref (lk_session_get_training (session));
       self->service = g_object_ref (lk_session_get_search_service (session));
-      g_signal_connect_swapped (session, "notify::collection",
-                                G_CALLBACK (on_collection_changed), self);
-      g_signal_connect_swapped (self->training, "progress", G_CALLBACK (on_progress), self);
-      g_signal_connect_swapped (self->training, "notify::active",
-                                G_CALLBACK (on_active_changed), self);
-      g_signal_connect_swapped (self->training, "ended", G_CALLBACK (on_ended), self);
-      g_signal_connect_swapped (self->service, "sources-changed",
-                                G_CALLBACK (list_checkpoints), self);
-      g_signal_connect_swapped (self->service, "sources-changed",
-                                G_CALLBACK (update_actions), self);
+      lk_session_binding_follow (self, session, follow, G_N_ELEMENTS (follow));
       on_collection_changed (self);
     }
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION]);

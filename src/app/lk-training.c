@@ -37,6 +37,7 @@ struct _LkTraining
   LkTrainProgress  progress;
   GArray          *history;        /* LkTrainPoint */
   GError          *error;
+  char            *notice;
   gboolean         active;
   gboolean         making;         /* the worker is making the trainer */
   gboolean         ended;          /* "ended" emitted for this run */
@@ -303,6 +304,7 @@ on_made (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   self->trainer = trainer;
+  self->notice = g_strdup (lk_trainer_get_notice (trainer));
   /* The same array throughout (the plot keeps it): refilled, not replaced. */
   g_array_set_size (self->history, 0);
   g_array_append_vals (self->history, j->history->data, j->history->len);
@@ -344,6 +346,7 @@ begin (LkTraining *self, LkCollection *collection, const char *name, gboolean re
   g_clear_pointer (&self->mailbox, mailbox_unref);
   g_clear_pointer (&self->collection, lk_collection_unref);
   g_clear_error (&self->error);
+  g_clear_pointer (&self->notice, g_free);
   g_free (self->name);
   self->name = g_strdup (name);
   self->collection = lk_collection_ref (collection);
@@ -497,6 +500,13 @@ lk_training_get_history (LkTraining *self)
   return self->history;
 }
 
+const char *
+lk_training_get_notice (LkTraining *self)
+{
+  g_return_val_if_fail (LK_IS_TRAINING (self), NULL);
+  return self->notice;
+}
+
 const GError *
 lk_training_get_error (LkTraining *self)
 {
@@ -537,6 +547,7 @@ lk_training_finalize (GObject *object)
   g_free (self->name);
   g_array_unref (self->history);
   g_clear_error (&self->error);
+  g_free (self->notice);
   G_OBJECT_CLASS (lk_training_parent_class)->finalize (object);
 }
 

@@ -69,6 +69,9 @@ const LkTrainProgress *lk_training_get_progress (LkTraining *self);
  * sessions' too when resumed; replaced by the trainer's own when it
  * ends). The same array for the session's life. Borrowed. */
 GArray         *lk_training_get_history   (LkTraining *self);
+/* What resuming the current or last run set aside (a damaged
+ * checkpoint: lk_trainer_get_notice()), or NULL. */
+const char     *lk_training_get_notice    (LkTraining *self);
 /* Why the last run failed, or NULL. */
 const GError   *lk_training_get_error     (LkTraining *self);
 /* Reports delivered, for tests. */

@@ -58,6 +58,24 @@ lk_model_store_dir_for (LkCollection *collection, const char *name)
   return g_build_filename (dir, name, NULL);
 }
 
+static LkModelInfo *info_for_dir (const char *name, const char *dir);
+
+gboolean
+lk_model_store_has_model (LkCollection *collection, const char *name)
+{
+  g_autofree char *dir = NULL;
+  g_autoptr(LkModelInfo) info = NULL;
+
+  g_return_val_if_fail (collection != NULL && name != NULL, FALSE);
+  if (!lk_model_name_is_valid (name))
+    return FALSE;
+  dir = lk_model_store_dir_for (collection, name);
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    return FALSE;
+  info = info_for_dir (name, dir);
+  return info->model_path != NULL || info->checkpoints->len > 0;
+}
+
 char *
 lk_model_store_new_name (LkCollection *collection, const char *base)
 {
@@ -66,7 +84,12 @@ lk_model_store_new_name (LkCollection *collection, const char *base)
     {
       g_autofree char *name = k == 1 ? g_strdup (base) : g_strdup_printf ("%s-%u", base, k);
       g_autofree char *dir = lk_model_store_dir_for (collection, name);
-      if (!g_file_test (dir, G_FILE_TEST_EXISTS))
+      /* An empty leftover folder is reused rather than skipped, so a run
+       * that failed before its first checkpoint does not push the next
+       * proposal to NAME-2; something else of that name (a file) is
+       * skipped. */
+      if (!g_file_test (dir, G_FILE_TEST_EXISTS)
+          || (g_file_test (dir, G_FILE_TEST_IS_DIR) && !lk_model_store_has_model (collection, name)))
         return g_steal_pointer (&name);
     }
 }

@@ -35,7 +35,12 @@ gboolean lk_model_name_is_valid (const char *name);
 /* lk_data_dir_for(id)/models and …/models/NAME. */
 char    *lk_model_store_dir     (LkCollection *collection);
 char    *lk_model_store_dir_for (LkCollection *collection, const char *name);
-/* @base, or @base-2, @base-3… whichever has no folder yet. */
+/* Whether NAME's folder holds a model: its model file or a checkpoint.
+ * A folder with neither is what a run that failed or was killed before
+ * its first checkpoint leaves; its name is free again. */
+gboolean lk_model_store_has_model (LkCollection *collection, const char *name);
+/* @base, or @base-2, @base-3…, the first that is free: no folder, or a
+ * leftover folder without a model (lk_model_store_has_model()). */
 char    *lk_model_store_new_name (LkCollection *collection, const char *base);
 
 typedef struct {

@@ -3,11 +3,15 @@
  * stop, checkpoints and exact resumption (see trainer.h). */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "augment.h"
 #include "embeddings.h"
@@ -490,7 +494,6 @@ lk_trainer_new (LkCollection *collection, const char *name, const LkTrainParams 
                 GError **error)
 {
   g_autofree char *dir = NULL;
-  g_autoptr(LkModelInfo) info = NULL;
 
   g_return_val_if_fail (collection != NULL && name != NULL && params != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -506,8 +509,7 @@ lk_trainer_new (LkCollection *collection, const char *name, const LkTrainParams 
   /* A folder that holds neither a model file nor a checkpoint is what a
    * run killed before its first checkpoint leaves (a temporary at most):
    * nothing to resume, so the name is free again. */
-  info = lk_model_store_get (collection, name, NULL);
-  if (info != NULL && (info->model_path != NULL || info->checkpoints->len > 0))
+  if (lk_model_store_has_model (collection, name))
     {
       g_set_error (error, LK_ERROR, LK_ERROR_INVALID,
                    _("A model “%s” exists already (%s): resume it or choose another name"), name,
@@ -543,6 +545,9 @@ meta_u64 (LkNnModel *m, const char *key, guint64 *out)
 
 static gboolean
 read_history (LkTrainer *self, LkNnModel *m, GError **error);
+static void restore_figures (LkTrainer *self);
+static void fill_progress (LkTrainer *self, LkTrainProgress *p);
+static void sgd_params_for (LkTrainer *self, LkTrainStage stage, LkNnSgdParams *p);
 
 static void notice_append (char **notice, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
@@ -601,7 +606,6 @@ lk_trainer_new_resume (LkCollection *collection, const char *name, GError **erro
           || g_rename (last->path, aside) != 0)
         {
           g_propagate_error (error, g_steal_pointer (&local));
-          g_free (notice);
           return NULL;
         }
       notice_append (&notice, _("%s; set aside as %s, resuming from the checkpoint before"),
@@ -641,8 +645,8 @@ lk_trainer_new_resume (LkCollection *collection, const char *name, GError **erro
   if (s == NULL || key != self->data_key)
     {
       g_set_error (error, LK_ERROR, LK_ERROR_MISMATCH,
-                   _("Model “%s” was trained on other images than %s has now; train a new "
-                     "model"), name, lk_collection_get_name (collection));
+                   _("%s: model “%s” was trained on other images than %s has now; train a "
+                     "new model"), path, name, lk_collection_get_name (collection));
       return NULL;
     }
   if (!stage_from_name (meta (m, "train.stage"), &self->st.stage)
@@ -685,6 +689,7 @@ lk_trainer_new_resume (LkCollection *collection, const char *name, GError **erro
   if (!read_history (self, m, error))
     return NULL;
   self->last_checkpoint_step = self->st.pretrain_done + self->st.ranking_done;
+  restore_figures (self);
   self->resume = g_steal_pointer (&m);
   return g_steal_pointer (&self);
 }
@@ -1036,6 +1041,42 @@ history_bytes (LkTrainer *self)
     }
   g_mutex_unlock (&self->lock);
   return g_byte_array_free_to_bytes (b);
+}
+
+/* A resumed trainer reports what the checkpointed run reported last —
+ * its last step's loss and violation, the loss averaged as record() does
+ * (restarting at each stage) and that step's learning rate — rather than
+ * zeros until its first step. */
+static void
+restore_figures (LkTrainer *self)
+{
+  const LkTrainPoint *last;
+  LkNnSgdParams sp;
+  guint64 done;
+
+  /* Where it is, as a started trainer would say (not started: no time
+   * of this session yet). */
+  self->session_start = now_s ();
+  fill_progress (self, &self->progress);
+  self->session_start = 0;
+  self->progress.state = LK_TRAINER_IDLE;
+  if (self->history->len == 0)
+    return;
+  for (guint i = 0; i < self->history->len; i++)
+    {
+      const LkTrainPoint *p = &g_array_index (self->history, LkTrainPoint, i);
+      if (i == 0 || p[-1].stage != p->stage)
+        self->loss_smooth = p->loss;
+      else
+        self->loss_smooth = 0.98 * self->loss_smooth + 0.02 * p->loss;
+    }
+  last = &g_array_index (self->history, LkTrainPoint, self->history->len - 1);
+  sgd_params_for (self, (LkTrainStage) last->stage, &sp);
+  done = last->stage == LK_TRAIN_STAGE_RANKING ? self->st.ranking_done : self->st.pretrain_done;
+  self->progress.loss = last->loss;
+  self->progress.loss_smooth = self->loss_smooth;
+  self->progress.violation = last->violation;
+  self->progress.lr = lk_nn_sgd_lr_at (&sp, done > 0 ? done - 1 : 0);
 }
 
 static gboolean
@@ -1728,6 +1769,72 @@ embed_collection (LkTrainer *self, GCancellable *cancellable, GError **error)
   return emb != NULL;
 }
 
+/* The model's folders, made (and a file created in them) before anything
+ * is trained, so that a data folder that cannot be written fails at once
+ * rather than at the first checkpoint, ten minutes later. */
+static gboolean
+make_model_dir (LkTrainer *self, GError **error)
+{
+  g_autofree char *cdir = g_build_filename (self->dir, "checkpoints", NULL);
+  g_autofree char *probe = g_build_filename (cdir, ".write-test-XXXXXX", NULL);
+  int fd, saved;
+
+  if (g_mkdir_with_parents (cdir, 0755) != 0)
+    {
+      saved = errno;
+      g_set_error (error, LK_ERROR, LK_ERROR_IO, _("Could not %s %s: %s"),
+                   _("create the folder"), cdir, g_strerror (saved));
+      return FALSE;
+    }
+  fd = g_mkstemp_full (probe, O_RDWR | O_CLOEXEC, 0644);
+  if (fd < 0)
+    {
+      saved = errno;
+      g_set_error (error, LK_ERROR, LK_ERROR_IO, _("Could not write in the folder %s: %s"),
+                   cdir, g_strerror (saved));
+      return FALSE;
+    }
+  close (fd);
+  g_unlink (probe);
+  return TRUE;
+}
+
+/* What a failed run made and did not fill goes again (rmdir removes
+ * empty folders only), so it leaves no model without weights behind. */
+static void
+remove_empty_model_dir (LkTrainer *self)
+{
+  g_autofree char *cdir = g_build_filename (self->dir, "checkpoints", NULL);
+
+  if (g_rmdir (cdir) == 0 || !g_file_test (cdir, G_FILE_TEST_EXISTS))
+    g_rmdir (self->dir);
+}
+
+/* Room for a checkpoint (parameters and momentum) and the model file
+ * (parameters) beside it, known once the network is built: a disk too
+ * full for them fails now, not after the time until the first
+ * checkpoint is spent. */
+static gboolean
+check_room (LkTrainer *self, GError **error)
+{
+  guint64 params = (guint64) lk_nn_net_get_n_params (self->net) * sizeof (float);
+  guint64 need = 3 * params + (1 << 20), avail;
+  struct statvfs st;
+  g_autofree char *need_s = NULL, *avail_s = NULL;
+
+  if (statvfs (self->dir, &st) != 0)
+    return TRUE;   /* unknown: the writes will say */
+  avail = (guint64) st.f_bavail * st.f_frsize;
+  if (avail >= need)
+    return TRUE;
+  need_s = g_format_size (need);
+  avail_s = g_format_size (avail);
+  g_set_error (error, LK_ERROR, LK_ERROR_IO,
+               _("Not enough room in %s: a checkpoint and the model file of “%s” need %s, "
+                 "%s is free"), self->dir, self->name, need_s, avail_s);
+  return FALSE;
+}
+
 static gboolean
 prepare (LkTrainer *self, GCancellable *cancellable, GError **error)
 {
@@ -1739,6 +1846,8 @@ prepare (LkTrainer *self, GCancellable *cancellable, GError **error)
 
   self->st.stage = resuming ? self->st.stage : LK_TRAIN_STAGE_PREPARE;
   set_message (self, 0, 0, "%s", _("Preparing the training images"));
+  if (!make_model_dir (self, error))
+    return FALSE;
   if (!resuming)
     {
       self->format.side = lk_preset_side (self->params.preset);
@@ -1773,13 +1882,15 @@ prepare (LkTrainer *self, GCancellable *cancellable, GError **error)
       if (!replay_sampler (self, error))
         return FALSE;
     }
+  if (!check_room (self, error))
+    return FALSE;
   if (!self->st.planned)
     plan (self);
   if (!resuming)
-    self->st.stage = LK_TRAIN_STAGE_PRETRAIN;
-  self->loss_smooth = self->history->len > 0
-                      ? g_array_index (self->history, LkTrainPoint, self->history->len - 1).loss
-                      : 0;
+    {
+      self->st.stage = LK_TRAIN_STAGE_PRETRAIN;
+      self->loss_smooth = 0;
+    }
   return TRUE;
 }
 
@@ -1827,6 +1938,7 @@ worker_main (gpointer data)
   g_mutex_lock (&self->lock);
   if (!ok)
     {
+      remove_empty_model_dir (self);
       self->state = LK_TRAINER_FAILED;
       self->error = error;
       g_snprintf (self->progress.message, sizeof self->progress.message, "%s", error->message);
