@@ -350,6 +350,7 @@ typedef struct {
   gboolean   pause;       /* pause (and resume from another thread) instead of stopping */
   gboolean   acted;
   gboolean   saw_paused;
+  gboolean   saw_eta;
   gboolean   saw_sampler;
   GThread   *resumer;
 } Interrupt;
@@ -372,6 +373,10 @@ on_progress (const LkTrainProgress *p, gpointer user_data)
 
   if (p->state == LK_TRAINER_PAUSED)
     i->saw_paused = TRUE;
+  /* Steps were given, not minutes: an ETA all the same, from the
+   * pre-training steps timed so far. */
+  if (p->stage == LK_TRAIN_STAGE_PRETRAIN && p->stage_step >= 3 && p->eta_s > 0)
+    i->saw_eta = TRUE;
   if (p->stage == LK_TRAIN_STAGE_RANKING && lk_trainer_get_sampler (i->trainer) != NULL)
     {
       /* What the Buffers view does while training runs. */
@@ -409,6 +414,7 @@ run_interrupted (LkCollection *c, const char *name, const LkTrainParams *p, guin
     {
       g_thread_join (i.resumer);
       g_assert_true (i.saw_paused);
+      g_assert_true (i.saw_eta);
       g_assert_cmpint (lk_trainer_get_state (t), ==, LK_TRAINER_FINISHED);
       return lk_trainer_dup_history (t);
     }
