@@ -299,12 +299,12 @@ lk_cli_cancel_on_sigint (GCancellable *cancellable)
 }
 
 int
-lk_cli_pad (const char *s, int columns)
+lk_cli_width (const char *s)
 {
   const char *p = s;
   int width = 0;
 
-  g_return_val_if_fail (s != NULL, columns);
+  g_return_val_if_fail (s != NULL, 0);
   while (*p != '\0')
     {
       gunichar c = g_utf8_get_char_validated (p, -1);
@@ -318,5 +318,12 @@ lk_cli_pad (const char *s, int columns)
       width += g_unichar_iszerowidth (c) ? 0 : g_unichar_iswide (c) ? 2 : 1;
       p = g_utf8_next_char (p);
     }
-  return columns + (int) (p - s) - width;
+  return width;
+}
+
+int
+lk_cli_pad (const char *s, int columns)
+{
+  g_return_val_if_fail (s != NULL, columns);
+  return columns + (int) strlen (s) - lk_cli_width (s);
 }

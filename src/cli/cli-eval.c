@@ -14,9 +14,22 @@ on_progress (const char *source, guint done, guint total, gpointer user_data)
   lk_cli_progress_update (user_data, source != NULL ? source : _("Done"), done, total, NULL);
 }
 
+static char *
+row_name (const LkEvalRow *row)
+{
+  return g_strdup_printf ("%s (%s)", row->label, row->source);
+}
+
 static void
 print_text (const LkEvalTable *t)
 {
+  int w = 36;   /* the name column: as wide as its longest name */
+
+  for (guint r = 0; r < t->n_rows; r++)
+    {
+      g_autofree char *name = row_name (&t->rows[r]);
+      w = MAX (w, lk_cli_width (name));
+    }
   printf (_("Evaluation of %s: %s; score-at-%u ranks %s.\n"), t->collection, t->queries, t->k,
           t->pool == LK_EVAL_POOL_CATEGORY ? _("the query’s category of the pool")
                                            : _("the whole pool"));
@@ -33,11 +46,11 @@ print_text (const LkEvalTable *t)
   {
     const char *source = _("source"), *dim = _("dim");
     const char *recall = _("Recall@1"), *map = _("mAP@R"), *prec = _("prec.");
-    printf ("\n%-*s %*s", lk_cli_pad (source, 36), source, lk_cli_pad (dim, 6), dim);
+    printf ("\n%-*s %*s", lk_cli_pad (source, w), source, lk_cli_pad (dim, 6), dim);
     for (guint s = 0; s < t->n_sets; s++)
       printf ("  %-19s", t->sets[s].name);
-    printf ("  %*s  %*s\n%-36s %6s", lk_cli_pad (recall, 8), recall, lk_cli_pad (map, 7), map,
-            "", "");
+    printf ("  %*s  %*s\n%-*s %6s", lk_cli_pad (recall, 8), recall, lk_cli_pad (map, 7), map,
+            w, "", "");
     for (guint s = 0; s < t->n_sets; s++)
       {
         g_autofree char *score = g_strdup_printf ("score@%u", t->k);
@@ -48,13 +61,13 @@ print_text (const LkEvalTable *t)
   for (guint r = 0; r < t->n_rows; r++)
     {
       const LkEvalRow *row = &t->rows[r];
-      g_autofree char *name = g_strdup_printf ("%s (%s)", row->label, row->source);
+      g_autofree char *name = row_name (row);
       if (row->error != NULL)
         {
-          printf ("%-*s %s\n", lk_cli_pad (name, 36), name, row->error);
+          printf ("%-*s %s\n", lk_cli_pad (name, w), name, row->error);
           continue;
         }
-      printf ("%-*s %6u", lk_cli_pad (name, 36), name, row->dim);
+      printf ("%-*s %6u", lk_cli_pad (name, w), name, row->dim);
       for (guint s = 0; s < t->n_sets; s++)
         printf ("  %6.1f%% %11" G_GINT64_FORMAT, 100 * row->precision[s], row->score[s]);
       printf ("  %8.4f  %7.4f\n", row->recall_at_1, row->map_at_r);

@@ -90,6 +90,8 @@ void lk_cli_cancel_on_sigint (GCancellable *cancellable);
 /* Translations in columns (issue 8): the field width to give printf's
  * "%*s" or "%-*s" so that @s fills @columns columns of a terminal.
  * printf pads by bytes, and a Hangul syllable is 3 bytes but 2 columns. */
+/* Terminal columns @s takes (wide characters 2, zero-width 0). */
+int lk_cli_width (const char *s);
 int lk_cli_pad (const char *s, int columns);
 
 G_END_DECLS
