@@ -533,9 +533,6 @@ lk_checkpoint_plot_class_init (LkCheckpointPlotClass *klass)
 static void
 lk_checkpoint_plot_init (LkCheckpointPlot *self)
 {
-  GtkEventController *motion = gtk_event_controller_motion_new ();
-  GtkEventController *key = gtk_event_controller_key_new ();
-
   self->hover_point = self->hover_series = -1;
   self->final_point = -1;
   self->series = g_new0 (char *, 1);
@@ -543,14 +540,8 @@ lk_checkpoint_plot_init (LkCheckpointPlot *self)
   self->steps = g_new0 (guint64, 1);
   self->values = g_new0 (double, 1);
   self->baseline = g_new0 (double, 1);
-  g_signal_connect (motion, "motion", G_CALLBACK (on_motion), self);
-  g_signal_connect (motion, "leave", G_CALLBACK (on_leave), self);
-  gtk_widget_add_controller (GTK_WIDGET (self), motion);
-  g_signal_connect (key, "key-pressed", G_CALLBACK (on_key), self);
-  gtk_widget_add_controller (GTK_WIDGET (self), key);
-  gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
-  gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
-  g_signal_connect_swapped (self, "query-tooltip", G_CALLBACK (on_query_tooltip), self);
+  lk_plot_follow_pointer (GTK_WIDGET (self), G_CALLBACK (on_motion), G_CALLBACK (on_leave),
+                          G_CALLBACK (on_key), G_CALLBACK (on_query_tooltip));
   update_label (self);
 }
 

@@ -563,20 +563,11 @@ lk_loss_plot_class_init (LkLossPlotClass *klass)
 static void
 lk_loss_plot_init (LkLossPlot *self)
 {
-  GtkEventController *motion = gtk_event_controller_motion_new ();
-  GtkEventController *key = gtk_event_controller_key_new ();
-
   self->hover = -1;
   self->smooth = g_array_new (FALSE, FALSE, sizeof (float));
   self->raw_sum = g_array_new (FALSE, FALSE, sizeof (double));
-  g_signal_connect (motion, "motion", G_CALLBACK (on_motion), self);
-  g_signal_connect (motion, "leave", G_CALLBACK (on_leave), self);
-  gtk_widget_add_controller (GTK_WIDGET (self), motion);
-  g_signal_connect (key, "key-pressed", G_CALLBACK (on_key), self);
-  gtk_widget_add_controller (GTK_WIDGET (self), key);
-  gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
-  gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
-  g_signal_connect_swapped (self, "query-tooltip", G_CALLBACK (on_query_tooltip), self);
+  lk_plot_follow_pointer (GTK_WIDGET (self), G_CALLBACK (on_motion), G_CALLBACK (on_leave),
+                          G_CALLBACK (on_key), G_CALLBACK (on_query_tooltip));
   update_label (self, TRUE);
 }
 

@@ -116,3 +116,26 @@ lk_plot_append_readout (GtkSnapshot *snapshot, GtkWidget *widget, const char *te
   gtk_snapshot_append_layout (snapshot, layout, fg);
   gtk_snapshot_restore (snapshot);
 }
+
+void
+lk_plot_follow_pointer (GtkWidget *plot,
+                        GCallback  on_motion,
+                        GCallback  on_leave,
+                        GCallback  on_key,
+                        GCallback  on_query_tooltip)
+{
+  GtkEventController *motion = gtk_event_controller_motion_new ();
+
+  g_signal_connect (motion, "motion", on_motion, plot);
+  g_signal_connect (motion, "leave", on_leave, plot);
+  gtk_widget_add_controller (plot, motion);
+  if (on_key != NULL)
+    {
+      GtkEventController *key = gtk_event_controller_key_new ();
+      g_signal_connect (key, "key-pressed", on_key, plot);
+      gtk_widget_add_controller (plot, key);
+      gtk_widget_set_focusable (plot, TRUE);
+    }
+  gtk_widget_set_has_tooltip (plot, TRUE);
+  g_signal_connect_swapped (plot, "query-tooltip", on_query_tooltip, plot);
+}

@@ -63,5 +63,14 @@ void           lk_plot_append_readout (GtkSnapshot   *snapshot,
                                        double         y,
                                        double         right,
                                        const GdkRGBA *fg);
+/* The hover read-out's input, the same for every plot: @on_motion and
+ * @on_leave on a motion controller, @on_key (or NULL: not focusable) on
+ * a key controller, and @on_query_tooltip swapped; each gets @plot as its
+ * user data. */
+void           lk_plot_follow_pointer (GtkWidget *plot,
+                                       GCallback  on_motion,
+                                       GCallback  on_leave,
+                                       GCallback  on_key,
+                                       GCallback  on_query_tooltip);
 
 G_END_DECLS

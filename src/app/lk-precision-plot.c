@@ -282,16 +282,11 @@ lk_precision_plot_class_init (LkPrecisionPlotClass *klass)
 static void
 lk_precision_plot_init (LkPrecisionPlot *self)
 {
-  GtkEventController *motion = gtk_event_controller_motion_new ();
-
   self->hover_item = self->hover_series = -1;
   self->series = g_new0 (char *, 1);
   self->items = g_new0 (char *, 1);
-  g_signal_connect (motion, "motion", G_CALLBACK (on_motion), self);
-  g_signal_connect (motion, "leave", G_CALLBACK (on_leave), self);
-  gtk_widget_add_controller (GTK_WIDGET (self), motion);
-  gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
-  g_signal_connect_swapped (self, "query-tooltip", G_CALLBACK (on_query_tooltip), self);
+  lk_plot_follow_pointer (GTK_WIDGET (self), G_CALLBACK (on_motion), G_CALLBACK (on_leave),
+                          NULL, G_CALLBACK (on_query_tooltip));
 }
 
 GtkWidget *
