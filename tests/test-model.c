@@ -1,7 +1,8 @@
 /* test-model.c — the Deep Ranking presets and ablations, the data
  * pipeline (augment.h) and the model store:
  *  - every preset × ablation builds, with the shapes DESIGN.md §1 gives
- *    for the paper's net and FLOP counts in each preset's range;
+ *    for the paper's net and FLOP counts in each preset's range; the
+ *    initial weights damp exactly the shallow part of the embedding;
  *  - the pipeline against naive double-precision references: identity,
  *    shifts with edge clamping, bilinear resampling, channel conversion,
  *    mirroring; the shift/flip draws are uniform (χ² test) and
@@ -81,6 +82,67 @@ test_presets_build (void)
         g_assert_cmpfloat (lk_nn_spec_get_flops (s, 1u << LK_MODEL_OUTPUT_LOGITS), <=,
                            lk_nn_spec_get_flops (s, 1u << LK_MODEL_OUTPUT_EMBEDDING) + 1e6);
       }
+}
+
+/* lk_model_init_params() scales exactly the embedding layer's columns
+ * that read the shallow branches, and only for deep-ranking. */
+static void
+test_init_shallow_weight (void)
+{
+  for (guint a = 0; a < LK_N_ABLATIONS; a++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(LkNnSpec) s = NULL;
+      LkNnNet *full, *damped;
+      const float *pf, *pd;
+      gsize n, scaled = 0;
+      int emb = -1;
+      guint deep = 0, in = 0;
+      LkModelConfig c;
+
+      lk_model_config_init (&c);
+      c.preset = LK_PRESET_TINY;
+      c.ablation = a;
+      c.golden_dim = 40;
+      s = lk_model_build_spec (&c, &error);
+      g_assert_no_error (error);
+      full = lk_nn_net_new (s, 1, 1, 0, &error);
+      g_assert_no_error (error);
+      damped = lk_nn_net_new (s, 1, 1, 0, &error);
+      g_assert_no_error (error);
+      lk_model_init_params (full, &c, 5, 1.0f);
+      lk_model_init_params (damped, &c, 5, 0.25f);
+      pf = lk_nn_net_get_params (full);
+      pd = lk_nn_net_get_params (damped);
+      n = lk_nn_net_get_n_params (full);
+      if (a == LK_ABLATION_DEEP_RANKING)
+        {
+          const LkNnTensorInfo *w;
+          emb = lk_nn_spec_find_tensor (s, "emb_fc.weight");
+          g_assert_cmpint (emb, >=, 0);
+          w = lk_nn_spec_get_tensor (s, emb);
+          deep = node (s, "deep_norm")->c;
+          in = w->shape[1];
+          g_assert_cmpuint (in, ==, deep + node (s, "shallow_norm")->c);
+          for (gsize i = 0; i < n; i++)
+            {
+              gboolean shallow = i >= w->offset && i < w->offset + w->size
+                                 && (i - w->offset) % in >= deep;
+              if (shallow)
+                {
+                  g_assert_cmpfloat (pd[i], ==, 0.25f * pf[i]);
+                  scaled += pf[i] != 0;
+                }
+              else
+                g_assert_cmpfloat (pd[i], ==, pf[i]);
+            }
+          g_assert_cmpuint (scaled, >, (gsize) (in - deep) * w->shape[0] * 9 / 10);
+        }
+      else
+        g_assert_cmpint (memcmp (pf, pd, n * sizeof *pf), ==, 0);
+      lk_nn_net_free (full);
+      lk_nn_net_free (damped);
+    }
 }
 
 /* The paper's network, shape by shape (DESIGN.md §1, issue 4). */
@@ -577,6 +639,7 @@ main (int argc, char **argv)
   lk_test_init (&argc, &argv);
   g_test_add_func ("/engine/model/presets", test_presets_build);
   g_test_add_func ("/engine/model/paper-shapes", test_paper_shapes);
+  g_test_add_func ("/engine/model/init-shallow-weight", test_init_shallow_weight);
   g_test_add_func ("/engine/model/bad-config", test_bad_config);
   g_test_add_func ("/engine/model/names", test_names);
   g_test_add_func ("/engine/augment/reference", test_augment_reference);

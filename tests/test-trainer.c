@@ -9,6 +9,8 @@
  *    step and the same final weights;
  *  - planning from a time budget leaves no trace (the planned run equals
  *    a run given the same steps); cancelling stops with a checkpoint;
+ *  - the softmax loss kept while ranking changes that stage only, and a
+ *    checkpoint from before the parameter resumes without it, exactly;
  *  - every ablation trains and the convnet one has no ranking stage;
  *    the sampler is exposed for snapshots while training runs. */
 #include "config.h"
@@ -19,6 +21,7 @@
 #include "error.h"
 #include "model-store.h"
 #include "nn-loss.h"
+#include "nn-model-file.h"
 #include "nn-net.h"
 #include "testutil.h"
 #include "trainer-private.h"
@@ -485,6 +488,108 @@ test_resume_at_boundary (void)
   assert_same_weights (c, "b-whole", "b-resumed");
 }
 
+/* Rewrites checkpoint @path without the metadata keys @drop (NULL-ended):
+ * a checkpoint written before those parameters existed. */
+static void
+drop_metadata (const char *path, const char *const *drop)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LkNnModel) m = lk_nn_model_load (path, &error);
+  g_autoptr(GHashTable) md = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GBytes) history = NULL;
+  g_autofree const char **keys = NULL;
+  LkNnSgdParams sp;
+  LkNnSgd *sgd;
+  LkNnNet *net;
+  LkNnBlob blob = { "history", NULL, 0 };
+
+  g_assert_no_error (error);
+  net = lk_nn_model_new_net (m, 1, 1, 0, &error);
+  g_assert_no_error (error);
+  lk_nn_sgd_params_init (&sp);
+  sgd = lk_nn_sgd_new (net, &sp);
+  g_assert_true (lk_nn_model_restore (m, net, sgd, &error));
+  keys = lk_nn_model_get_metadata_keys (m);
+  for (guint i = 0; keys[i] != NULL; i++)
+    if (!g_strv_contains (drop, keys[i]))
+      g_hash_table_insert (md, (char *) keys[i], (char *) lk_nn_model_get_metadata (m, keys[i]));
+  for (guint i = 0; drop[i] != NULL; i++)
+    g_assert_nonnull (lk_nn_model_get_metadata (m, drop[i]));
+  history = lk_nn_model_get_blob (m, "history");
+  g_assert_nonnull (history);
+  blob.data = g_bytes_get_data (history, &blob.size);
+  g_assert_true (lk_nn_model_save (path, net, &(LkNnSaveOptions) { md, sgd, &blob, 1 }, &error));
+  g_assert_no_error (error);
+  lk_nn_sgd_free (sgd);
+  lk_nn_net_free (net);
+}
+
+/* The softmax loss kept while ranking (ranking_softmax) changes the
+ * ranking stage and nothing before it; a checkpoint from before the
+ * parameter (and shallow_init) existed resumes as the paper's ranking
+ * loss alone, exactly as a run of today with both at their old values. */
+static void
+test_ranking_softmax (void)
+{
+  g_autoptr(LkCollection) c = fashion_mnist ();
+  g_autoptr(GArray) off = NULL, on = NULL, old = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LkModelInfo) info = NULL;
+  const char *const drop[] = { "param.ranking_softmax", "param.shallow_init", NULL };
+  guint differ = 0;
+  LkTrainParams p;
+
+  if (c == NULL)
+    return;
+  small_params (&p, 6, 6);
+  g_assert_cmpfloat (p.ranking_softmax, ==, 0);
+  g_assert_cmpfloat (p.shallow_init, ==, 1);
+  off = run_to_end (c, "rs-off", &p);
+  p.ranking_softmax = 1;
+  on = run_to_end (c, "rs-on", &p);
+  g_assert_cmpuint (off->len, ==, 12);
+  g_assert_cmpuint (on->len, ==, 12);
+  /* The same until the first ranking update (its loss is measured before
+   * it), then a different descent. */
+  for (guint i = 0; i < 12; i++)
+    {
+      double a = g_array_index (off, LkTrainPoint, i).loss, b = g_array_index (on, LkTrainPoint, i).loss;
+      if (i <= 6)
+        g_assert_cmpfloat (a, ==, b);
+      else
+        differ += fabs (a - b) > 1e-4 * MAX (1, fabs (a));
+    }
+  g_assert_cmpuint (differ, >=, 4);
+
+  /* Stopped at step 9, its checkpoint stripped of the new keys. */
+  p.ranking_softmax = 0;
+  {
+    g_autoptr(LkTrainer) t = lk_trainer_new (c, "rs-old", &p, &error);
+    Interrupt i = { t, 9, FALSE };
+    g_assert_no_error (error);
+    lk_trainer_set_progress_func (t, on_progress, &i, NULL);
+    g_assert_true (lk_trainer_run (t, NULL, &error));
+    g_assert_cmpint (lk_trainer_get_state (t), ==, LK_TRAINER_STOPPED);
+  }
+  info = lk_model_store_get (c, "rs-old", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (info->checkpoints->len, >=, 1);
+  drop_metadata (((LkCheckpointInfo *) g_ptr_array_index (info->checkpoints,
+                                                          info->checkpoints->len - 1))->path,
+                 drop);
+  {
+    g_autoptr(LkTrainer) r = lk_trainer_new_resume (c, "rs-old", &error);
+    g_assert_no_error (error);
+    g_assert_cmpfloat (lk_trainer_get_params (r)->ranking_softmax, ==, 0);
+    g_assert_cmpfloat (lk_trainer_get_params (r)->shallow_init, ==, 1);
+    g_assert_true (lk_trainer_run (r, NULL, &error));
+    g_assert_no_error (error);
+    old = lk_trainer_dup_history (r);
+  }
+  assert_same_history (off, old);
+  assert_same_weights (c, "rs-off", "rs-old");
+}
+
 static void
 test_plan_leaves_no_trace (void)
 {
@@ -637,6 +742,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/trainer/loss-falls", test_loss_falls);
   g_test_add_func ("/engine/trainer/resume-exact", test_resume_exact);
   g_test_add_func ("/engine/trainer/resume-at-boundary", test_resume_at_boundary);
+  g_test_add_func ("/engine/trainer/ranking-softmax", test_ranking_softmax);
   g_test_add_func ("/engine/trainer/plan", test_plan_leaves_no_trace);
   g_test_add_func ("/engine/trainer/cancel", test_cancel);
   g_test_add_func ("/engine/trainer/ablations", test_ablations);

@@ -140,6 +140,7 @@ typedef struct {
   gint64   steps, pretrain_steps, ranking_steps;
   gboolean resume, no_embed, eval, flip;
   double   pretrain_lr, ranking_lr, gap, weight_decay, keep, pretrain_share, out_of_class;
+  double   ranking_softmax, shallow_init;
   double   checkpoint_minutes;
   gint64   checkpoint_steps, seed;
   int      shift, pretrain_batch, ranking_batch, buffer_size, max_images;
@@ -175,6 +176,8 @@ apply_args (const Args *a, LkTrainParams *p, GError **error)
   SET (pretrain_lr, (float) a->pretrain_lr, a->pretrain_lr > 0);
   SET (ranking_lr, (float) a->ranking_lr, a->ranking_lr > 0);
   SET (gap, (float) a->gap, a->gap >= 0);
+  SET (ranking_softmax, (float) a->ranking_softmax, a->ranking_softmax >= 0);
+  SET (shallow_init, (float) a->shallow_init, a->shallow_init >= 0);
   SET (weight_decay, (float) a->weight_decay, a->weight_decay >= 0);
   SET (keep, (float) a->keep, a->keep > 0);
   SET (pretrain_share, (float) a->pretrain_share, a->pretrain_share >= 0);
@@ -297,7 +300,7 @@ lk_cli_train (int argc, char **argv)
   Args a = {
     .steps = -1, .pretrain_steps = -1, .ranking_steps = -1,
     .pretrain_lr = -1, .ranking_lr = -1, .gap = -1, .weight_decay = -1, .keep = -1,
-    .pretrain_share = -1, .out_of_class = -1, .checkpoint_minutes = -1,
+    .pretrain_share = -1, .out_of_class = -1, .ranking_softmax = -1, .shallow_init = -1, .checkpoint_minutes = -1,
     .checkpoint_steps = -1, .seed = -1,
     .shift = -1, .pretrain_batch = -1, .ranking_batch = -1, .buffer_size = -1, .max_images = -1,
   };
@@ -338,6 +341,10 @@ train (int argc, char **argv, Args *a)
     { "ranking-lr", 0, 0, G_OPTION_ARG_DOUBLE, &a->ranking_lr,
       N_("Learning rate of ranking"), N_("LR") },
     { "gap", 0, 0, G_OPTION_ARG_DOUBLE, &a->gap, N_("Hinge gap g (default per preset: tiny 0.2, else 0.5)"), N_("G") },
+    { "ranking-softmax", 0, 0, G_OPTION_ARG_DOUBLE, &a->ranking_softmax,
+      N_("Weight of the softmax loss kept while ranking (default per preset: photo 1, else 0)"), N_("W") },
+    { "shallow-init", 0, 0, G_OPTION_ARG_DOUBLE, &a->shallow_init,
+      N_("Initial weight of the shallow branches in the embedding (default per preset: photo 0.25, else 1)"), N_("W") },
     { "weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &a->weight_decay,
       N_("Weight decay λ (default 0.001)"), N_("L") },
     { "keep", 0, 0, G_OPTION_ARG_DOUBLE, &a->keep,
@@ -350,7 +357,7 @@ train (int argc, char **argv, Args *a)
     { "ranking-batch", 0, 0, G_OPTION_ARG_INT, &a->ranking_batch,
       N_("Triplets per ranking step"), N_("N") },
     { "out-of-class", 0, 0, G_OPTION_ARG_DOUBLE, &a->out_of_class,
-      N_("Share of out-of-class negatives (default per preset: tiny 0.9, else 0.2)"), N_("X") },
+      N_("Share of out-of-class negatives (default per preset: tiny and photo 0.9, paper 0.2)"), N_("X") },
     { "buffer-size", 0, 0, G_OPTION_ARG_INT, &a->buffer_size,
       N_("Images per category buffer of the sampler (default 256)"), N_("N") },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &a->seed, N_("Random seed (default 1)"), N_("N") },

@@ -244,6 +244,33 @@ shallow_branches (LkNnSpec *s, const PresetShape *shape, int image)
   return lk_nn_spec_add_l2norm (s, "shallow_norm", x);
 }
 
+void
+lk_model_init_params (LkNnNet *net, const LkModelConfig *config, guint64 seed,
+                      float shallow_weight)
+{
+  const LkNnSpec *spec;
+  const LkNnTensorInfo *w;
+  int t;
+  guint deep;
+
+  g_return_if_fail (net != NULL && config != NULL && config->preset < LK_N_PRESETS);
+  lk_nn_net_init_params (net, seed);
+  if (config->ablation != LK_ABLATION_DEEP_RANKING || shallow_weight == 1.0f)
+    return;
+  spec = lk_nn_net_get_spec (net);
+  t = lk_nn_spec_find_tensor (spec, "emb_fc.weight");
+  g_return_if_fail (t >= 0);
+  w = lk_nn_spec_get_tensor (spec, t);
+  /* Rows are outputs; an input row is [deep part | shallow part]. */
+  deep = shapes[config->preset].fc[1];
+  for (guint o = 0; o < w->shape[0]; o++)
+    {
+      float *row = lk_nn_net_get_params (net) + w->offset + (gsize) o * w->shape[1];
+      for (guint i = deep; i < w->shape[1]; i++)
+        row[i] *= shallow_weight;
+    }
+}
+
 LkNnSpec *
 lk_model_build_spec (const LkModelConfig *config, GError **error)
 {

@@ -48,6 +48,7 @@
  * (n_categories). */
 #pragma once
 
+#include "nn-net.h"
 #include "nn-spec.h"
 
 G_BEGIN_DECLS
@@ -102,5 +103,11 @@ void      lk_model_config_init (LkModelConfig *config);
 
 /* The network; NULL with LK_ERROR_INVALID for a bad configuration. */
 LkNnSpec *lk_model_build_spec  (const LkModelConfig *config, GError **error);
+
+/* Seeded initial weights of a net of lk_model_build_spec (@config):
+ * lk_nn_net_init_params(), then (deep-ranking) the embedding layer's
+ * columns that read the shallow branches scaled by @shallow_weight. */
+void      lk_model_init_params (LkNnNet *net, const LkModelConfig *config, guint64 seed,
+                                float shallow_weight);
 
 G_END_DECLS

@@ -97,6 +97,12 @@ typedef struct {
   guint           ranking_batch;     /* triplets per step (preset) */
   float           ranking_lr;        /* (preset) */
   float           gap;               /* hinge gap g (tiny 0.2, else 0.5) */
+  float           ranking_softmax;   /* weight of the softmax loss kept on the
+                                      * triplets' images while ranking (0: the
+                                      * paper's ranking loss alone; photo 1, else 0) */
+  float           shallow_init;      /* deep-ranking: initial weight of the shallow
+                                      * branches in the embedding layer, relative
+                                      * to the deep branch (photo 0.25, else 1) */
   float           momentum;          /* (0.9) */
   float           weight_decay;      /* λ (0.001) */
   float           keep;              /* dropout keep probability (0.6) */
