@@ -143,7 +143,7 @@ typedef struct {
   double   ranking_softmax, shallow_init;
   double   checkpoint_minutes;
   gint64   checkpoint_steps, seed;
-  int      shift, pretrain_batch, ranking_batch, buffer_size, max_images;
+  int      shift, pretrain_batch, ranking_batch, buffer_size, max_images, keep_checkpoints;
 } Args;
 
 /* Applies the options given (−1 / NaN = not given) over the defaults. */
@@ -184,6 +184,7 @@ apply_args (const Args *a, LkTrainParams *p, GError **error)
   SET (sampler.out_of_class_share, (float) a->out_of_class, a->out_of_class >= 0);
   SET (checkpoint_minutes, a->checkpoint_minutes, a->checkpoint_minutes >= 0);
   SET (checkpoint_steps, (guint64) a->checkpoint_steps, a->checkpoint_steps >= 0);
+  SET (keep_checkpoints, (guint) a->keep_checkpoints, a->keep_checkpoints > 0);
   SET (seed, (guint64) a->seed, a->seed >= 0);
   SET (max_shift, (guint) a->shift, a->shift >= 0);
   SET (pretrain_batch, (guint) a->pretrain_batch, a->pretrain_batch > 0);
@@ -303,6 +304,7 @@ lk_cli_train (int argc, char **argv)
     .pretrain_share = -1, .out_of_class = -1, .ranking_softmax = -1, .shallow_init = -1, .checkpoint_minutes = -1,
     .checkpoint_steps = -1, .seed = -1,
     .shift = -1, .pretrain_batch = -1, .ranking_batch = -1, .buffer_size = -1, .max_images = -1,
+    .keep_checkpoints = -1,
   };
   int status = train (argc, argv, &a);
 
@@ -367,6 +369,8 @@ train (int argc, char **argv, Args *a)
       N_("Minutes between checkpoints (default 10)"), N_("M") },
     { "checkpoint-steps", 0, 0, G_OPTION_ARG_INT64, &a->checkpoint_steps,
       N_("Also a checkpoint every N steps"), N_("N") },
+    { "keep-checkpoints", 0, 0, G_OPTION_ARG_INT, &a->keep_checkpoints,
+      N_("Periodic checkpoints to keep, the latest (default 3; paper 1)"), N_("N") },
     { "no-embed", 0, 0, G_OPTION_ARG_NONE, &a->no_embed,
       N_("Do not embed the collection when training is done"), NULL },
     { "eval", 'e', 0, G_OPTION_ARG_NONE, &a->eval,
