@@ -711,6 +711,114 @@ test_ablations (void)
     }
 }
 
+/* Largest difference between the tensors of models @a and @b that the
+ * classifier uses (@logits) or the others (!@logits). */
+static double
+tensor_difference (LkCollection *c, const char *a, const char *b, gboolean logits)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LkModel) ma = lk_model_open (c, a, &error);
+  g_autoptr(LkModel) mb = NULL;
+  const LkNnSpec *sa, *sb;
+  gboolean needed[LK_NN_MAX_NODES];
+  const float *wa, *wb;
+  double worst = 0;
+  guint compared = 0;
+
+  g_assert_no_error (error);
+  mb = lk_model_open (c, b, &error);
+  g_assert_no_error (error);
+  sa = lk_model_get_spec (ma);
+  sb = lk_model_get_spec (mb);
+  wa = lk_nn_model_get_params (lk_model_get_file (ma));
+  wb = lk_nn_model_get_params (lk_model_get_file (mb));
+  lk_nn_spec_get_needed (sa, 1u << LK_MODEL_OUTPUT_LOGITS, needed);
+  for (guint t = 0; t < lk_nn_spec_get_n_tensors (sa); t++)
+    {
+      const LkNnTensorInfo *ta = lk_nn_spec_get_tensor (sa, t);
+      g_autofree char *node = g_strndup (ta->name, strcspn (ta->name, "."));
+      int n = lk_nn_spec_find_node (sa, node), u = lk_nn_spec_find_tensor (sb, ta->name);
+      g_assert_cmpint (n, >=, 0);
+      if (needed[n] != logits)
+        continue;
+      g_assert_cmpint (u, >=, 0);
+      g_assert_cmpuint (lk_nn_spec_get_tensor (sb, u)->size, ==, ta->size);
+      for (gsize i = 0; i < ta->size; i++)
+        worst = MAX (worst, fabs (wa[ta->offset + i] - wb[lk_nn_spec_get_tensor (sb, u)->offset + i]));
+      compared++;
+    }
+  g_assert_cmpuint (compared, >, 0);
+  return worst;
+}
+
+/* lk_trainer_new_from(): a model that starts from another's pre-trained
+ * network skips pre-training (its history is the base's), ranks from that
+ * network and says where it came from; a base that does not exist, of
+ * other images or of another preset is refused. */
+static void
+test_from (void)
+{
+  g_autoptr(LkCollection) c = fashion_mnist ();
+  g_autoptr(GArray) whole = NULL, base = NULL, from = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LkTrainer) t = NULL;
+  g_autoptr(LkModel) m = NULL;
+  LkTrainParams p;
+
+  if (c == NULL)
+    return;
+  small_params (&p, 10, 6);
+  whole = run_to_end (c, "from-whole", &p);
+  p.ranking_steps = 0;
+  p.ablation = LK_ABLATION_CONVNET;
+  base = run_to_end (c, "from-base", &p);
+  g_assert_cmpuint (base->len, ==, 10);
+
+  p.ranking_steps = 6;
+  p.ablation = LK_ABLATION_DEEP_RANKING;
+  t = lk_trainer_new_from (c, "from-ranked", &p, "from-base", &error);
+  g_assert_no_error (error);
+  g_assert_true (lk_trainer_run (t, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (lk_trainer_get_state (t), ==, LK_TRAINER_FINISHED);
+  from = lk_trainer_dup_history (t);
+  g_assert_cmpuint (from->len, ==, 16);
+  for (guint i = 0; i < 10; i++)
+    g_assert_cmpfloat (g_array_index (from, LkTrainPoint, i).loss, ==,
+                       g_array_index (base, LkTrainPoint, i).loss);
+  for (guint i = 10; i < 16; i++)
+    g_assert_cmpint (g_array_index (from, LkTrainPoint, i).stage, ==, LK_TRAIN_STAGE_RANKING);
+  m = lk_model_open (c, "from-ranked", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (lk_nn_model_get_metadata (lk_model_get_file (m), "train.from"), ==, "from-base");
+  /* The classifier's layers are the base's, moved a little by six
+   * ranking steps: far closer to them than to those of a network that
+   * pre-trained from another start (from-whole). */
+  {
+    double to_base = tensor_difference (c, "from-ranked", "from-base", TRUE);
+    double to_other = tensor_difference (c, "from-ranked", "from-whole", TRUE);
+    g_test_message ("classifier layers: %.3g from the base's, %.3g from another run's",
+                    to_base, to_other);
+    g_assert_cmpfloat (to_base, >, 0);
+    g_assert_cmpfloat (to_base, <, 0.1 * to_other);
+  }
+  g_clear_pointer (&t, lk_trainer_unref);
+
+  /* Refusals. */
+  g_assert_null (lk_trainer_new_from (c, "from-x", &p, "no-such-model", &error));
+  g_assert_error (error, LK_ERROR, LK_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  p.max_images = 1400;
+  g_assert_null (lk_trainer_new_from (c, "from-x", &p, "from-base", &error));
+  g_assert_error (error, LK_ERROR, LK_ERROR_MISMATCH);
+  g_clear_error (&error);
+  p.max_images = 1500;
+  p.preset = LK_PRESET_PHOTO;
+  g_assert_null (lk_trainer_new_from (c, "from-x", &p, "from-base", &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+}
+
 static void
 test_bad_input (void)
 {
@@ -746,5 +854,6 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/trainer/plan", test_plan_leaves_no_trace);
   g_test_add_func ("/engine/trainer/cancel", test_cancel);
   g_test_add_func ("/engine/trainer/ablations", test_ablations);
+  g_test_add_func ("/engine/trainer/from", test_from);
   return g_test_run ();
 }

@@ -135,15 +135,15 @@ evaluate_model (LkCollection *coll, const char *name, gboolean json, GError **er
 }
 
 typedef struct {
-  char    *preset, *ablation, *name;
+  char    *preset, *ablation, *name, *from;
   double   minutes;
   gint64   steps, pretrain_steps, ranking_steps;
   gboolean resume, no_embed, eval, flip;
   double   pretrain_lr, ranking_lr, gap, weight_decay, keep, pretrain_share, out_of_class;
-  double   ranking_softmax, shallow_init;
+  double   ranking_softmax, shallow_init, new_layers_lr;
   double   checkpoint_minutes;
   gint64   checkpoint_steps, seed;
-  int      shift, pretrain_batch, ranking_batch, buffer_size, max_images, keep_checkpoints;
+  int      shift, pretrain_batch, ranking_batch, buffer_size, max_images, keep_checkpoints, pca_init;
 } Args;
 
 /* Applies the options given (−1 / NaN = not given) over the defaults. */
@@ -178,6 +178,7 @@ apply_args (const Args *a, LkTrainParams *p, GError **error)
   SET (gap, (float) a->gap, a->gap >= 0);
   SET (ranking_softmax, (float) a->ranking_softmax, a->ranking_softmax >= 0);
   SET (shallow_init, (float) a->shallow_init, a->shallow_init >= 0);
+  SET (new_layers_lr, (float) a->new_layers_lr, a->new_layers_lr >= 0);
   SET (weight_decay, (float) a->weight_decay, a->weight_decay >= 0);
   SET (keep, (float) a->keep, a->keep > 0);
   SET (pretrain_share, (float) a->pretrain_share, a->pretrain_share >= 0);
@@ -191,6 +192,7 @@ apply_args (const Args *a, LkTrainParams *p, GError **error)
   SET (ranking_batch, (guint) a->ranking_batch, a->ranking_batch > 0);
   SET (sampler.buffer_size, (guint) a->buffer_size, a->buffer_size > 0);
   SET (max_images, (guint) a->max_images, a->max_images >= 0);
+  SET (pca_init, (guint) a->pca_init, a->pca_init >= 0);
 #undef SET
   p->flip = a->flip;
   p->embed_when_done = !a->no_embed;
@@ -244,6 +246,8 @@ make_trainer (LkCollection *coll, const Args *a, const LkCliCollectionArgs *carg
       return t;
     }
   name = a->name != NULL ? g_strdup (a->name) : lk_model_store_new_name (coll, base);
+  if (a->from != NULL)
+    return lk_trainer_new_from (coll, name, &p, a->from, error);
   return lk_trainer_new (coll, name, &p, error);
 }
 
@@ -301,9 +305,11 @@ lk_cli_train (int argc, char **argv)
   Args a = {
     .steps = -1, .pretrain_steps = -1, .ranking_steps = -1,
     .pretrain_lr = -1, .ranking_lr = -1, .gap = -1, .weight_decay = -1, .keep = -1,
-    .pretrain_share = -1, .out_of_class = -1, .ranking_softmax = -1, .shallow_init = -1, .checkpoint_minutes = -1,
+    .pretrain_share = -1, .out_of_class = -1, .ranking_softmax = -1, .shallow_init = -1, .new_layers_lr = -1,
+    .checkpoint_minutes = -1,
     .checkpoint_steps = -1, .seed = -1,
     .shift = -1, .pretrain_batch = -1, .ranking_batch = -1, .buffer_size = -1, .max_images = -1,
+    .pca_init = -1,
     .keep_checkpoints = -1,
   };
   int status = train (argc, argv, &a);
@@ -312,6 +318,7 @@ lk_cli_train (int argc, char **argv)
   g_free (a.preset);
   g_free (a.ablation);
   g_free (a.name);
+  g_free (a.from);
   return status;
 }
 
@@ -336,6 +343,8 @@ train (int argc, char **argv, Args *a)
       N_("Continue the model from its last checkpoint"), NULL },
     { "name", 'n', 0, G_OPTION_ARG_STRING, &a->name,
       N_("Model name (default: the preset, and the ablation)"), N_("NAME") },
+    { "from", 0, 0, G_OPTION_ARG_STRING, &a->from,
+      N_("Start from model NAME’s pre-trained network and go straight on to ranking"), N_("NAME") },
     { "pretrain-share", 0, 0, G_OPTION_ARG_DOUBLE, &a->pretrain_share,
       N_("Share of the time or steps for pre-training (default per preset: tiny 0.75, else 0.5)"), N_("X") },
     { "pretrain-lr", 0, 0, G_OPTION_ARG_DOUBLE, &a->pretrain_lr,
@@ -347,6 +356,11 @@ train (int argc, char **argv, Args *a)
       N_("Weight of the softmax loss kept while ranking (default per preset: photo 1, else 0)"), N_("W") },
     { "shallow-init", 0, 0, G_OPTION_ARG_DOUBLE, &a->shallow_init,
       N_("Initial weight of the shallow branches in the embedding (default per preset: photo 0.25, else 1)"), N_("W") },
+    { "pca-init", 0, 0, G_OPTION_ARG_INT, &a->pca_init,
+      N_("Start the embedding layer from the principal directions of N images' deep features "
+         "(default 0: a random start)"), N_("N") },
+    { "new-layers-lr", 0, 0, G_OPTION_ARG_DOUBLE, &a->new_layers_lr,
+      N_("Ranking: learning-rate factor of the layers pre-training did not train (default 1)"), N_("F") },
     { "weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &a->weight_decay,
       N_("Weight decay λ (default 0.001)"), N_("L") },
     { "keep", 0, 0, G_OPTION_ARG_DOUBLE, &a->keep,

@@ -101,6 +101,8 @@ lk_train_params_init (LkTrainParams *p, LkPreset preset)
   p->warmup_share = 0.02f;
   p->ranking_softmax = 0;
   p->shallow_init = 1.0f;
+  p->new_layers_lr = 1.0f;
+  p->pca_init = 0;
   lk_sampler_params_init (&p->sampler);
   p->sampler.seed = 0;
   p->n_threads = 0;
@@ -195,6 +197,8 @@ static const Field fields[] = {
   FIELD ("gap", F_FLOAT, gap),
   FIELD_SINCE ("ranking_softmax", F_FLOAT, ranking_softmax, "0"),
   FIELD_SINCE ("shallow_init", F_FLOAT, shallow_init, "1"),
+  FIELD_SINCE ("new_layers_lr", F_FLOAT, new_layers_lr, "1"),
+  FIELD_SINCE ("pca_init", F_UINT, pca_init, "0"),
   FIELD ("momentum", F_FLOAT, momentum),
   FIELD ("weight_decay", F_FLOAT, weight_decay),
   FIELD ("keep", F_FLOAT, keep),
@@ -315,6 +319,8 @@ lk_train_params_check (const LkTrainParams *p, GError **error)
     bad = "ranking_softmax";
   else if (!(p->shallow_init >= 0) || !isfinite (p->shallow_init))
     bad = "shallow_init";
+  else if (!(p->new_layers_lr >= 0) || !isfinite (p->new_layers_lr))
+    bad = "new_layers_lr";
   else if (!(p->momentum >= 0 && p->momentum < 1))
     bad = "momentum";
   else if (!(p->weight_decay >= 0) || !isfinite (p->weight_decay))
@@ -359,6 +365,8 @@ struct _LkTrainer
   char             *dir;
   LkTrainParams     params;
   LkNnModel        *resume;       /* the checkpoint to continue from, until restored */
+  LkNnModel        *base;         /* lk_trainer_new_from()'s model, until copied */
+  char             *base_name;    /* its name, or NULL */
 
   /* The training set, fixed at creation. */
   guint32          *images;       /* collection indices */
@@ -552,6 +560,7 @@ lk_trainer_new (LkCollection *collection, const char *name, const LkTrainParams 
   return trainer_alloc (collection, name, params);
 }
 
+
 static const char *
 meta (LkNnModel *m, const char *key)
 {
@@ -713,11 +722,83 @@ lk_trainer_new_resume (LkCollection *collection, const char *name, GError **erro
   }
   self->st.planned = TRUE;
   self->golden_source = g_strdup (meta (m, "model.golden.weights_source"));
+  self->base_name = g_strdup (meta (m, "train.from"));
   if (!read_history (self, m, error))
     return NULL;
   self->last_checkpoint_step = self->st.pretrain_done + self->st.ranking_done;
   restore_figures (self);
   self->resume = g_steal_pointer (&m);
+  return g_steal_pointer (&self);
+}
+
+LkTrainer *
+lk_trainer_new_from (LkCollection *collection, const char *name, const LkTrainParams *params,
+                     const char *base, GError **error)
+{
+  g_autoptr(LkTrainer) self = NULL;
+  g_autoptr(LkNnModel) m = NULL;
+  g_autofree char *dir = NULL, *path = NULL;
+  LkPreset preset;
+  const char *s;
+  guint64 key = 0, done = 0;
+  guint channels;
+
+  g_return_val_if_fail (base != NULL, NULL);
+  self = lk_trainer_new (collection, name, params, error);
+  if (self == NULL)
+    return NULL;
+  if (!lk_model_name_is_valid (base) || !lk_model_store_has_model (collection, base))
+    {
+      g_set_error (error, LK_ERROR, LK_ERROR_NOT_FOUND, _("No model “%s” to start from in %s"),
+                   base, lk_collection_get_name (collection));
+      return NULL;
+    }
+  dir = lk_model_store_dir_for (collection, base);
+  path = g_build_filename (dir, "model.lkm", NULL);
+  m = lk_nn_model_load (path, error);
+  if (m == NULL)
+    return NULL;
+  channels = lk_nn_spec_get_node (lk_nn_model_get_spec (m), 0)->c;
+  s = meta (m, "model.data.key");
+  if (s != NULL)
+    key = g_ascii_strtoull (s, NULL, 16);
+  if (!lk_preset_from_name (meta (m, "model.preset"), &preset) || preset != params->preset)
+    {
+      g_set_error (error, LK_ERROR, LK_ERROR_MISMATCH,
+                   _("Model “%s” is a %s model, not %s: start from a model of the same preset"),
+                   base, meta (m, "model.preset") != NULL ? meta (m, "model.preset") : "?",
+                   lk_preset_name (params->preset));
+      return NULL;
+    }
+  if (s == NULL || key != self->data_key)
+    {
+      g_set_error (error, LK_ERROR, LK_ERROR_MISMATCH,
+                   _("Model “%s” was trained on other images than this training uses "
+                     "(split, subset or files changed)"), base);
+      return NULL;
+    }
+  if (!meta_u64 (m, "train.pretrain.done", &done) || done == 0
+      || !_lk_model_parse_floats (meta (m, "model.input.mean"), self->format.mean, channels)
+      || !_lk_model_parse_floats (meta (m, "model.input.std"), self->format.std, channels))
+    {
+      g_set_error (error, LK_ERROR, LK_ERROR_INVALID,
+                   _("Model “%s” has no pre-trained network to start from"), base);
+      return NULL;
+    }
+  /* Its pre-training is this model's: ranking starts at its next step. */
+  self->format.side = lk_preset_side (params->preset);
+  self->format.channels = channels;
+  self->st.pretrain_done = self->st.pretrain_planned = done;
+  if (!read_history (self, m, error))
+    return NULL;
+  for (guint i = 0; i < self->history->len; i++)
+    if (g_array_index (self->history, LkTrainPoint, i).stage != LK_TRAIN_STAGE_PRETRAIN)
+      {
+        g_array_set_size (self->history, i);
+        break;
+      }
+  self->base_name = g_strdup (base);
+  self->base = g_steal_pointer (&m);
   return g_steal_pointer (&self);
 }
 
@@ -754,6 +835,8 @@ lk_trainer_unref (LkTrainer *self)
   g_free (self->name);
   g_free (self->dir);
   g_clear_pointer (&self->resume, lk_nn_model_free);
+  g_clear_pointer (&self->base, lk_nn_model_free);
+  g_free (self->base_name);
   g_free (self->images);
   g_free (self->labels);
   g_mutex_clear (&self->lock);
@@ -1036,6 +1119,8 @@ build_metadata (LkTrainer *self, const char *state)
   PUT ("train.plan.ranking_step_s", _lk_model_format_floats (&(float) { self->cal_ranking }, 1));
   PUT ("train.seconds", g_strdup (g_ascii_formatd (buf, sizeof buf, "%.3f", elapsed_total (self))));
   PUT ("train.updated", g_date_time_format_iso8601 (now));
+  if (self->base_name != NULL)
+    PUT ("train.from", g_strdup (self->base_name));
 #undef PUT
   for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
     g_hash_table_replace (m, g_strdup_printf ("param.%s", fields[i].name),
@@ -1302,6 +1387,61 @@ sgd_params_for (LkTrainer *self, LkTrainStage stage, LkNnSgdParams *p)
   p->warmup_steps = (guint64) (self->params.warmup_share * steps);
 }
 
+/* lk_trainer_new_from(): the base model's pre-trained weights — every
+ * tensor of the ConvNet and its classifier — replace the random start. */
+static gboolean
+copy_base (LkTrainer *self, GError **error)
+{
+  g_autoptr(LkNnNet) from = lk_nn_model_new_net (self->base, 1, 1, LK_NN_NET_NO_BACKWARD, error);
+  gboolean needed[LK_NN_MAX_NODES];
+
+  if (from == NULL || !lk_nn_model_restore (self->base, from, NULL, error))
+    return FALSE;
+  lk_nn_spec_get_needed (self->spec, 1u << LK_MODEL_OUTPUT_LOGITS, needed);
+  for (guint t = 0; t < lk_nn_spec_get_n_tensors (self->spec); t++)
+    {
+      const LkNnTensorInfo *info = lk_nn_spec_get_tensor (self->spec, t);
+      const LkNnSpec *fs = lk_nn_net_get_spec (from);
+      int ft = lk_nn_spec_find_tensor (fs, info->name);
+      g_autofree char *node = g_strndup (info->name, strcspn (info->name, "."));
+      int n = lk_nn_spec_find_node (self->spec, node);
+      if (n < 0 || !needed[n])
+        continue;
+      if (ft < 0 || lk_nn_spec_get_tensor (fs, ft)->size != info->size)
+        {
+          g_set_error (error, LK_ERROR, LK_ERROR_MISMATCH,
+                       _("Model “%s” has no %s like this network’s: start from a model of "
+                         "the same preset and categories"), self->base_name, info->name);
+          return FALSE;
+        }
+      memcpy (lk_nn_net_get_params (self->net) + info->offset,
+              lk_nn_net_get_params (from) + lk_nn_spec_get_tensor (fs, ft)->offset,
+              info->size * sizeof (float));
+    }
+  g_clear_pointer (&self->base, lk_nn_model_free);
+  return TRUE;
+}
+
+/* While ranking, the layers the classifier does not use (pre-training
+ * left them at their random start) learn at new_layers_lr times the rate. */
+static void
+set_lr_scales (LkTrainer *self)
+{
+  gboolean needed[LK_NN_MAX_NODES];
+  gboolean ranking = self->st.stage == LK_TRAIN_STAGE_RANKING;
+
+  lk_nn_spec_get_needed (self->spec, 1u << LK_MODEL_OUTPUT_LOGITS, needed);
+  for (guint t = 0; t < lk_nn_spec_get_n_tensors (self->spec); t++)
+    {
+      const LkNnTensorInfo *info = lk_nn_spec_get_tensor (self->spec, t);
+      g_autofree char *node = g_strndup (info->name, strcspn (info->name, "."));
+      int n = lk_nn_spec_find_node (self->spec, node);
+      gboolean fresh = n >= 0 && !needed[n];
+      lk_nn_sgd_set_lr_scale (self->sgd, info->name,
+                              ranking && fresh ? self->params.new_layers_lr : 1.0f);
+    }
+}
+
 static gboolean
 prepare_net (LkTrainer *self, GError **error)
 {
@@ -1337,13 +1477,14 @@ prepare_net (LkTrainer *self, GError **error)
           lk_nn_net_set_rng_state (self->net, mix (self->params.seed, 0x44524f50), 0);
         }
     }
-  if (self->net == NULL)
+  if (self->net == NULL || (self->base != NULL && !copy_base (self, error)))
     return FALSE;
   sgd_params_for (self, self->st.stage == LK_TRAIN_STAGE_RANKING ? LK_TRAIN_STAGE_RANKING
                                                                  : LK_TRAIN_STAGE_PRETRAIN, &sp);
   self->sgd = lk_nn_sgd_new (self->net, &sp);
   if (self->resume != NULL && !lk_nn_model_restore (self->resume, self->net, self->sgd, error))
     return FALSE;
+  set_lr_scales (self);
   g_clear_pointer (&self->resume, lk_nn_model_free);
 
   self->format.side = lk_nn_spec_get_node (self->spec, 0)->h;
@@ -1584,7 +1725,9 @@ plan (LkTrainer *self)
 
   set_message (self, 0, 0, "%s", _("Timing a few steps to plan the schedule"));
   save_state (self, &saved);
-  t_pre = time_steps (self, LK_TRAIN_STAGE_PRETRAIN);
+  if (self->base_name != NULL)
+    share = 0;   /* pre-trained already (lk_trainer_new_from()) */
+  t_pre = share > 0 ? time_steps (self, LK_TRAIN_STAGE_PRETRAIN) : 0;
   if (ranking)
     t_rank = time_steps (self, LK_TRAIN_STAGE_RANKING);
   restore_state (self, &saved);
@@ -1592,7 +1735,10 @@ plan (LkTrainer *self)
   self->t_ranking = self->cal_ranking = t_rank;
   /* 2% of the budget is kept for checkpoints and the last progress. */
   left = self->params.budget_seconds * 0.98 - elapsed_total (self);
-  self->st.pretrain_planned = share > 0 ? MAX (1, (guint64) (share * MAX (0, left) / t_pre)) : 0;
+  if (share > 0)
+    self->st.pretrain_planned = MAX (1, (guint64) (share * MAX (0, left) / t_pre));
+  else if (self->base_name == NULL)
+    self->st.pretrain_planned = 0;
   self->st.ranking_planned = ranking && share < 1
                              ? MAX (1, (guint64) ((1 - share) * MAX (0, left) / t_rank)) : 0;
   self->st.planned = TRUE;
@@ -1679,6 +1825,41 @@ budget_planned (LkTrainer *self)
          && self->params.budget_seconds > 0;
 }
 
+/* The embedding layer's start (pca_init): the deep features, without
+ * dropout or shifts, of pca_init images evenly spread over the training
+ * set, through the net as pre-training left it. */
+static void
+init_embedding_pca (LkTrainer *self)
+{
+  const float *inputs[2] = { self->in_images, self->in_golden };
+  int node = lk_nn_spec_find_node (self->spec, "deep_norm");
+  guint m = MIN (self->params.pca_init, self->n_images), dim, done = 0;
+  g_autofree float *deep = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (m < 2 || node < 0 || lk_nn_spec_find_tensor (self->spec, "emb_fc.weight") < 0)
+    return;
+  dim = lk_nn_spec_get_node (self->spec, node)->c;
+  deep = g_new (float, (gsize) m * dim);
+  while (done < m)
+    {
+      guint b = MIN (self->max_batch, m - done);
+      for (guint i = 0; i < b; i++)
+        self->batch[i] = self->images[(guint) ((guint64) (done + i) * self->n_images / m)];
+      lk_augment_batch (lk_collection_get_pixels (self->collection),
+                        lk_collection_get_side (self->collection),
+                        lk_collection_get_channels (self->collection), self->batch, b,
+                        &self->format, 0, 0, 0, FALSE, self->in_images);
+      fill_golden (self, b);
+      lk_nn_net_forward (self->net, inputs, b, LK_NN_INFERENCE,
+                         1u << LK_MODEL_OUTPUT_EMBEDDING);
+      lk_nn_net_read_node (self->net, (guint) node, deep + (gsize) done * dim);
+      done += b;
+    }
+  if (!lk_model_init_embedding_pca (self->net, deep, m, dim, &error))
+    g_warning ("%s: the embedding layer keeps its random start: %s", self->name, error->message);
+}
+
 static void
 enter_ranking (LkTrainer *self)
 {
@@ -1696,9 +1877,11 @@ enter_ranking (LkTrainer *self)
                                                     / (self->cal_ranking * CLAMP (slow, 0.5, 4))));
     }
   self->st.stage = LK_TRAIN_STAGE_RANKING;
+  init_embedding_pca (self);
   sgd_params_for (self, LK_TRAIN_STAGE_RANKING, &p);
   lk_nn_sgd_set_params (self->sgd, &p);
   lk_nn_sgd_set_step (self->sgd, 0);
+  set_lr_scales (self);
   memset (lk_nn_net_get_momentum (self->net), 0,
           lk_nn_net_get_n_params (self->net) * sizeof (float));
 }
@@ -1893,7 +2076,7 @@ prepare (LkTrainer *self, GCancellable *cancellable, GError **error)
   set_message (self, 0, 0, "%s", _("Preparing the training images"));
   if (!make_model_dir (self, error))
     return FALSE;
-  if (!resuming)
+  if (!resuming && self->base == NULL)
     {
       self->format.side = lk_preset_side (self->params.preset);
       self->format.channels = lk_collection_get_channels (self->collection);

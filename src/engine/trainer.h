@@ -103,6 +103,12 @@ typedef struct {
   float           shallow_init;      /* deep-ranking: initial weight of the shallow
                                       * branches in the embedding layer, relative
                                       * to the deep branch (photo 0.25, else 1) */
+  guint           pca_init;          /* ranking: images whose deep features' principal
+                                      * directions start the embedding layer (0: a
+                                      * random start; photo 2048, else 0) */
+  float           new_layers_lr;     /* ranking: learning-rate factor of the layers
+                                      * pre-training did not train — the embedding
+                                      * layer, the shallow branches (1) */
   float           momentum;          /* (0.9) */
   float           weight_decay;      /* λ (0.001) */
   float           keep;              /* dropout keep probability (0.6) */
@@ -166,6 +172,18 @@ typedef struct _LkTrainer LkTrainer;
 LkTrainer *lk_trainer_new        (LkCollection         *collection,
                                   const char           *name,
                                   const LkTrainParams  *params,
+                                  GError              **error);
+/* A new model @name that starts where model @base (of the same collection,
+ * preset and training images, e.g. a ConvNet) ended pre-training: its
+ * deep branch and classifier, its input normalisation, its pre-training
+ * steps and loss history; it goes straight on to ranking (the paper's
+ * protocol: every ablation fine-tunes one pre-trained ConvNet).
+ * LK_ERROR_NOT_FOUND without such a model, LK_ERROR_MISMATCH if it was
+ * trained on other images, with another preset or categories. */
+LkTrainer *lk_trainer_new_from   (LkCollection         *collection,
+                                  const char           *name,
+                                  const LkTrainParams  *params,
+                                  const char           *base,
                                   GError              **error);
 /* Continues model @name from its latest checkpoint: its parameters, plan,
  * position and history. LK_ERROR_NOT_FOUND without a checkpoint,
