@@ -1,7 +1,10 @@
 /* test-search.c — every fast search path (each instruction set, one and
  * two threads, single, batched and all pairs, with and without category
  * restriction) against the naive reference, on random data and on data
- * full of exact ties. */
+ * full of exact ties; ties that float scores cannot see (duplicates and
+ * equidistant rows), where every thread count must give the reference's
+ * lists byte for byte; every exact-distance kernel against the portable
+ * one, bit for bit. */
 #include "config.h"
 
 #include <math.h>
@@ -328,6 +331,282 @@ test_half_first_pass (void)
   }
 }
 
+/* ---- exact ties the float first pass cannot see ---- */
+
+/* Rows in groups around prototypes whose values are multiples of 2⁻²⁰ in
+ * [0.25, 0.5), so sums below are exact: exact copies (groups of very
+ * different sizes), copies with 2⁻¹² or 2⁻¹³ added to one coordinate
+ * (from the prototype at exactly δ², from each other at exactly 2δ², but
+ * different vectors with different float scores), copies one float ulp
+ * off in one coordinate, and distinct rows. All these distances are far
+ * below what the float scores ||x||² − 2q·x resolve, so only the exact
+ * re-rank can order them, and only if the first pass kept them all. */
+static void
+make_tie_data (Data *d, guint n, guint dim, guint n_categories, guint32 seed)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (seed);
+  const guint n_protos = n / 16;
+  g_autofree float *protos = g_new (float, (gsize) n_protos * dim);
+
+  d->n = n;
+  d->dim = dim;
+  d->n_categories = n_categories;
+  d->data = g_new (float, (gsize) n * dim);
+  d->labels = g_new (guint16, n);
+  for (gsize i = 0; i < (gsize) n_protos * dim; i++)
+    protos[i] = (float) g_rand_int_range (rand, 1 << 18, 1 << 19) * 0x1p-20f;
+  for (guint i = 0; i < n; i++)
+    {
+      float *x = d->data + (gsize) i * dim;
+      double u = g_rand_double (rand);
+      /* Skewed: groups of one row to a couple of hundred. */
+      guint p = (guint) (n_protos * u * u);
+      guint kind = g_rand_int_range (rand, 0, 20), j = g_rand_int_range (rand, 0, dim);
+
+      d->labels[i] = (guint16) g_rand_int_range (rand, 0, n_categories);
+      memcpy (x, protos + (gsize) p * dim, dim * sizeof (float));
+      if (kind < 8)
+        ;                                               /* exact copy */
+      else if (kind < 14)
+        x[j] += kind % 2 ? 0x1p-12f : 0x1p-13f;         /* exact distance ties */
+      else if (kind < 17)
+        x[j] = nextafterf (x[j], 1.0f);                 /* near-duplicate */
+      else
+        for (guint k = 0; k < dim; k++)                 /* distinct */
+          x[k] = (float) g_rand_int_range (rand, 1 << 18, 1 << 19) * 0x1p-20f;
+    }
+}
+
+static double
+exact_of (const Data *d, LkMetric metric, const float *q, guint32 id)
+{
+  return _lk_search_exact_distance (metric == LK_METRIC_L2, q, d->data + (gsize) id * d->dim,
+                                    d->dim);
+}
+
+/* Independently of lk_search_naive(): @list is in ascending (distance,
+ * id) order (distances in double, as ranked), and no row of the pool
+ * outside it comes before its last entry, so among rows tied at the
+ * cut-off the smallest ids were kept. */
+static void
+assert_smallest_kept (const Data *d, LkMetric metric, const float *q, gint category,
+                      guint32 exclude, const LkNeighbour *list, guint n_list, guint k)
+{
+  guint pool = 0, before_last = 0;
+  double last = 0;
+
+  for (guint i = 0; i + 1 < n_list; i++)
+    {
+      double a = exact_of (d, metric, q, list[i].id), b = exact_of (d, metric, q, list[i + 1].id);
+      g_assert_true (a < b || (a == b && list[i].id < list[i + 1].id));
+    }
+  if (n_list > 0)
+    last = exact_of (d, metric, q, list[n_list - 1].id);
+  for (guint32 id = 0; id < d->n; id++)
+    {
+      double e;
+      if (id == exclude || (category >= 0 && d->labels[id] != (guint) category))
+        continue;
+      pool++;
+      e = exact_of (d, metric, q, id);
+      if (n_list > 0 && (e < last || (e == last && id <= list[n_list - 1].id)))
+        before_last++;
+    }
+  g_assert_cmpuint (n_list, ==, MIN (k, pool));
+  /* Exactly the listed rows come up to the last one (itself included). */
+  g_assert_cmpuint (before_last, ==, n_list);
+}
+
+/* Every path, instruction set and thread count on make_tie_data(): each
+ * list is the naive reference's to the last bit (ids and distances),
+ * the ties at the cut-off went to the smallest ids, and 1, 2 and 3
+ * threads (hence different splits of the pool, chunks of queries and
+ * row panels) give byte-identical output. Before the first pass kept the
+ * rows within its error margin, the k best float scores decided which
+ * of these tied rows survived, and all pairs on two threads changed its
+ * answer from run to run. */
+static void
+test_exact_ties (gconstpointer user_data)
+{
+  const LkMetric metric = GPOINTER_TO_UINT (user_data);
+  const guint n = 3200, dim = 12, ks[] = { 1, 30, 100 }, n_queries = 24;
+  g_auto(Data) d = { 0 };
+  g_autofree guint32 *qrow = g_new (guint32, n_queries);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (77);
+  guint n_isas = 0;
+
+  make_tie_data (&d, n, dim, 3, 5);
+  for (guint q = 0; q < n_queries; q++)
+    qrow[q] = g_rand_int_range (rand, 0, n);
+
+  for (guint isa = 0; isa < LK_SEARCH_N_ISAS; isa++)
+    for (guint ki = 0; ki < G_N_ELEMENTS (ks); ki++)
+      {
+        const guint k = ks[ki];
+        g_autofree LkNeighbour *ref = g_new (LkNeighbour, k);
+        g_autofree LkNeighbour *single1 = g_new0 (LkNeighbour, (gsize) n_queries * 2 * k);
+        g_autofree guint *single1_n = g_new0 (guint, n_queries * 2);
+        g_autofree LkNeighbour *pairs1 = g_new0 (LkNeighbour, (gsize) 2 * n * k);
+        g_autofree guint *pairs1_n = g_new0 (guint, 2 * n);
+        g_autofree LkNeighbour *batch1 = g_new0 (LkNeighbour, (gsize) n * k);
+        g_autofree guint *batch1_n = g_new0 (guint, n);
+
+        if (_lk_search_kernels (isa) == NULL)
+          continue;
+        n_isas++;
+        for (guint threads = 1; threads <= 3; threads++)
+          {
+            g_autoptr(GError) error = NULL;
+            g_autoptr(LkSearchIndex) index = NULL;
+            g_autofree LkNeighbour *out = g_new0 (LkNeighbour, (gsize) 2 * n * k);
+            g_autofree guint *found = g_new0 (guint, 2 * n);
+            g_autofree guint32 *ex = g_new (guint32, n);
+
+            index = lk_search_index_new (d.data, n, dim, NULL, 0, d.labels, d.n_categories,
+                                         metric, &error);
+            g_assert_no_error (error);
+            g_assert_true (_lk_search_index_set_isa (index, isa));
+            lk_search_index_set_n_threads (index, threads);
+
+            /* Single queries (3,200 rows are enough panels to split over
+             * three threads), over the whole pool and one category. */
+            for (guint q = 0; q < n_queries; q++)
+              for (guint c = 0; c < 2; c++)
+                {
+                  const float *v = d.data + (gsize) qrow[q] * dim;
+                  gint cat = c ? (gint) d.labels[qrow[q]] : LK_SEARCH_ANY_CATEGORY;
+                  guint32 exq = q % 2 ? qrow[q] : LK_SEARCH_NO_EXCLUDE;
+                  LkNeighbour *o = out + (gsize) (2 * q + c) * k;
+                  guint nf = lk_search_query (index, v, k, cat, exq, o);
+                  if (threads == 1)
+                    {
+                      guint nr = lk_search_naive (d.data, n, dim, NULL, 0, d.labels, metric, v, k,
+                                                  cat, exq, ref);
+                      assert_same_list (o, nf, ref, nr, 0);
+                      assert_smallest_kept (&d, metric, v, cat, exq, o, nf, k);
+                      single1_n[2 * q + c] = nf;
+                    }
+                  else
+                    g_assert_cmpuint (nf, ==, single1_n[2 * q + c]);
+                }
+            if (threads == 1)
+              memcpy (single1, out, (gsize) n_queries * 2 * k * sizeof (LkNeighbour));
+            else
+              g_assert_cmpmem (out, (gsize) n_queries * 2 * k * sizeof (LkNeighbour), single1,
+                               (gsize) n_queries * 2 * k * sizeof (LkNeighbour));
+            /* The float16 first pass, where the instruction set has it. */
+            if (_lk_search_kernels (isa)->scan_half != NULL
+                && lk_search_index_set_half_first_pass (index, TRUE))
+              {
+                for (guint q = 0; q < n_queries; q++)
+                  for (guint c = 0; c < 2; c++)
+                    {
+                      gint cat = c ? (gint) d.labels[qrow[q]] : LK_SEARCH_ANY_CATEGORY;
+                      guint32 exq = q % 2 ? qrow[q] : LK_SEARCH_NO_EXCLUDE;
+                      LkNeighbour *o = out + (gsize) (2 * q + c) * k;
+                      memset (o, 0, k * sizeof (LkNeighbour));
+                      g_assert_cmpuint (lk_search_query (index, d.data + (gsize) qrow[q] * dim, k,
+                                                         cat, exq, o),
+                                        ==, single1_n[2 * q + c]);
+                    }
+                g_assert_cmpmem (out, (gsize) n_queries * 2 * k * sizeof (LkNeighbour), single1,
+                                 (gsize) n_queries * 2 * k * sizeof (LkNeighbour));
+                lk_search_index_set_half_first_pass (index, FALSE);
+              }
+
+            /* Every row as a batched query, itself excluded. */
+            memset (out, 0, (gsize) n * k * sizeof (LkNeighbour));
+            for (guint i = 0; i < n; i++)
+              ex[i] = i;
+            g_assert_true (lk_search_batch (index, d.data, n, k, NULL, ex, out, found, NULL,
+                                            &error));
+            g_assert_no_error (error);
+            if (threads == 1)
+              {
+                memcpy (batch1, out, (gsize) n * k * sizeof (LkNeighbour));
+                memcpy (batch1_n, found, n * sizeof (guint));
+              }
+            else
+              {
+                g_assert_cmpmem (found, n * sizeof (guint), batch1_n, n * sizeof (guint));
+                g_assert_cmpmem (out, (gsize) n * k * sizeof (LkNeighbour), batch1,
+                                 (gsize) n * k * sizeof (LkNeighbour));
+              }
+
+            /* All pairs, whole pool and within categories; the index has
+             * no subset, so its order is the ids'. */
+            memset (out, 0, (gsize) 2 * n * k * sizeof (LkNeighbour));
+            for (guint within = 0; within < 2; within++)
+              {
+                g_assert_true (lk_search_all_pairs (index, k, within, out + (gsize) within * n * k,
+                                                    found + within * n, NULL, &error));
+                g_assert_no_error (error);
+              }
+            if (threads == 1)
+              {
+                memcpy (pairs1, out, (gsize) 2 * n * k * sizeof (LkNeighbour));
+                memcpy (pairs1_n, found, 2 * n * sizeof (guint));
+              }
+            else
+              {
+                g_assert_cmpmem (found, 2 * n * sizeof (guint), pairs1_n, 2 * n * sizeof (guint));
+                g_assert_cmpmem (out, (gsize) 2 * n * k * sizeof (LkNeighbour), pairs1,
+                                 (gsize) 2 * n * k * sizeof (LkNeighbour));
+              }
+          }
+
+        /* The one-thread batch and all pairs against the reference: a
+         * sample of rows (the other thread counts are byte-identical). */
+        for (guint i = 0; i < n; i += 19)
+          {
+            const float *v = d.data + (gsize) i * dim;
+            guint nr = lk_search_naive (d.data, n, dim, NULL, 0, d.labels, metric, v, k,
+                                        LK_SEARCH_ANY_CATEGORY, i, ref);
+            assert_same_list (batch1 + (gsize) i * k, batch1_n[i], ref, nr, 0);
+            assert_same_list (pairs1 + (gsize) i * k, pairs1_n[i], ref, nr, 0);
+            if (i % 95 == 0)
+              assert_smallest_kept (&d, metric, v, LK_SEARCH_ANY_CATEGORY, i,
+                                    pairs1 + (gsize) i * k, pairs1_n[i], k);
+            nr = lk_search_naive (d.data, n, dim, NULL, 0, d.labels, metric, v, k, d.labels[i], i,
+                                  ref);
+            assert_same_list (pairs1 + (gsize) (n + i) * k, pairs1_n[n + i], ref, nr, 0);
+          }
+      }
+  g_assert_cmpuint (n_isas, >, 0);
+}
+
+/* Every instruction set's exact distance is the portable one to the
+ * last bit (the reference and the re-rank of each path use them), on
+ * values of mixed scale and sign and every dimension up to 40. */
+static void
+test_exact_kernels (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (9);
+  float q[160], x[160];
+
+  for (guint dim = 1; dim <= 160; dim += dim < 40 ? 1 : 40)
+    for (guint rep = 0; rep < 50; rep++)
+      {
+        for (guint j = 0; j < dim; j++)
+          {
+            q[j] = (float) (g_rand_double_range (rand, -1, 1) * pow (10, g_rand_int_range (rand, -3, 4)));
+            x[j] = rep % 3 == 0 ? nextafterf (q[j], 2 * q[j])
+                                : (float) (g_rand_double_range (rand, -1, 1) * pow (10, g_rand_int_range (rand, -3, 4)));
+          }
+        for (guint l2 = 0; l2 < 2; l2++)
+          {
+            double want = _lk_search_exact_distance (l2, q, x, dim);
+            for (guint isa = 0; isa < LK_SEARCH_N_ISAS; isa++)
+              {
+                const LkSearchKernels *kern = _lk_search_kernels (isa);
+                if (kern != NULL)
+                  g_assert_cmpmem (&want, sizeof want,
+                                   &(double) { kern->exact (l2, q, x, dim) }, sizeof (double));
+              }
+          }
+      }
+}
+
 /* A query whose pool is smaller than k, and k = 0. */
 static void
 test_small_pools (void)
@@ -419,6 +698,11 @@ main (int argc, char **argv)
                                       ties ? "ties" : "random", subset ? "subset" : "all");
               g_test_add_data_func (path, c, test_paths);
             }
+  g_test_add_data_func ("/engine/search/exact-ties/l2", GUINT_TO_POINTER (LK_METRIC_L2),
+                        test_exact_ties);
+  g_test_add_data_func ("/engine/search/exact-ties/ip", GUINT_TO_POINTER (LK_METRIC_IP),
+                        test_exact_ties);
+  g_test_add_func ("/engine/search/exact-kernels", test_exact_kernels);
   g_test_add_func ("/engine/search/half-first-pass", test_half_first_pass);
   g_test_add_func ("/engine/search/small-pools", test_small_pools);
   g_test_add_func ("/engine/search/invalid-subset", test_invalid_subset);

@@ -28,17 +28,33 @@ typedef enum {
   LK_SEARCH_N_ISAS
 } LkSearchIsa;
 
+/* Rows just past a slot's k best (see LkHeaps): its slot and its key. */
+typedef struct {
+  guint32 *slot;
+  guint64 *key;
+  guint    n, cap;
+} LkNear;
+
 /* Top-k collectors for @n slots (queries): slot s keeps up to k
- * candidates (a sorted list for small k, a max-heap for large) of 64-bit keys (the score's bits in an
- * order-preserving form above the id, so one integer comparison orders
- * by score and then by id), thr[s] the score of its root once it is full
- * (+inf before), so a kernel filters with "s <= thr[s]" and calls
- * _lk_heaps_push() only for the rare candidates. */
+ * candidates (a sorted list for small k, a max-heap for large) of 64-bit
+ * keys (the score's bits in an order-preserving form above the id, so one
+ * integer comparison orders by score and then by id). The float scores
+ * are only within margin[s] of the exact ones, so the k best by score are
+ * not yet the k best by distance: every row whose score is within
+ * margin[s] of the k-th best goes to @near too (the k best themselves
+ * excepted, and rows pushed out of them once the k-th best passed them),
+ * and the exact re-rank sees them all. thr[s] is the k-th best score plus
+ * margin[s] once the slot is full (+inf before), so a kernel filters with
+ * "s <= thr[s]" and calls _lk_heaps_push() only for the rare candidates.
+ * The float16 pass, which bounds its errors itself, has margins of 0 and
+ * @near NULL (only the k best are kept). */
 typedef struct {
   guint          k;
   float         *thr;       /* (n,) */
   guint64       *key;       /* (n, k) */
   guint         *count;     /* (n,) */
+  const float   *margin;    /* (n,) */
+  LkNear        *near;      /* this thread's, or NULL */
   const guint32 *exclude;   /* (n,) internal row each slot leaves out, or NULL */
   const guint32 *ids;       /* internal row → id */
 } LkHeaps;
@@ -111,7 +127,11 @@ typedef struct {
    * read at the speed the memory gives, to measure bandwidth. */
   double (*stream_sum) (const float *data, gsize n);
   /* ||q − x||² (@l2) or −q·x, accumulated in double: the exact distance
-   * of a final candidate. */
+   * of a final candidate. Every instruction set does the same operations
+   * in the same order (sixteen fused multiply-add chains over j mod 16,
+   * the rest on chain 0, one fixed reduction tree), so a pair has one
+   * distance to the last bit whichever kernel, thread or path computes
+   * it, and ties are ties everywhere. */
   double (*exact) (gboolean l2, const float *q, const float *x, guint dim);
   /* The float16 first pass and the conversion to float16 (round to
    * nearest), NULL where the CPU has no F16C. */
@@ -119,7 +139,9 @@ typedef struct {
   void (*to_half) (const float *src, guint16 *dst, gsize n);
 } LkSearchKernels;
 
-/* The portable exact distance, also the naive reference's. */
+/* The portable exact distance (C99 fma(), so a compiler's contraction
+ * choices cannot change it); the naive reference uses the best
+ * instruction set's, which is the same to the last bit. */
 double _lk_search_exact_distance (gboolean l2, const float *q, const float *x, guint dim);
 
 /* Kernels of one instruction set, or NULL when this CPU lacks it. */

@@ -101,37 +101,45 @@ stream_sum_scalar (const float *data, gsize n)
   return (double) s0 + s1 + s2 + s3;
 }
 
-/* In double, with eight partial sums so the additions do not wait on
- * each other. */
+/* One step of chain @acc of the exact distance, and the reduction of the
+ * sixteen chains: every instruction set's exact kernel does exactly these
+ * operations (search-private.h). fma() is one rounding by definition,
+ * so neither the compiler (contracting or not) nor the CPU changes it. */
+static inline double
+exact_step (gboolean l2, float q, float x, double acc)
+{
+  if (l2)
+    {
+      double t = (double) q - x;
+      return fma (t, t, acc);
+    }
+  return fma (-(double) q, x, acc);
+}
+
+/* Chain u + 8 onto chain u, then a pairwise tree over the eight. */
+static inline double
+exact_reduce (const double acc[16])
+{
+  double s[8];
+  for (guint u = 0; u < 8; u++)
+    s[u] = acc[u] + acc[u + 8];
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+/* In double, element j on chain j mod 16 (the chains do not wait on each
+ * other) for the whole blocks of 16, the last dim mod 16 on chain 0. */
 double
 _lk_search_exact_distance (gboolean l2, const float *q, const float *x, guint dim)
 {
-  double acc[8] = { 0 };
+  double acc[16] = { 0 };
   guint j = 0;
 
-  if (l2)
-    {
-      for (; j + 8 <= dim; j += 8)
-        for (guint u = 0; u < 8; u++)
-          {
-            double t = (double) q[j + u] - x[j + u];
-            acc[u] += t * t;
-          }
-      for (; j < dim; j++)
-        {
-          double t = (double) q[j] - x[j];
-          acc[0] += t * t;
-        }
-    }
-  else
-    {
-      for (; j + 8 <= dim; j += 8)
-        for (guint u = 0; u < 8; u++)
-          acc[u] -= (double) q[j + u] * x[j + u];
-      for (; j < dim; j++)
-        acc[0] -= (double) q[j] * x[j];
-    }
-  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; j + 16 <= dim; j += 16)
+    for (guint u = 0; u < 16; u++)
+      acc[u] = exact_step (l2, q[j + u], x[j + u], acc[u]);
+  for (; j < dim; j++)
+    acc[0] = exact_step (l2, q[j], x[j], acc[0]);
+  return exact_reduce (acc);
 }
 
 static const LkSearchKernels kernels_scalar = {
@@ -352,34 +360,34 @@ stream_sum_avx2 (const float *data, gsize n)
   return total;
 }
 
+/* _lk_search_exact_distance() with the sixteen chains in four registers. */
 TARGET_AVX2 static double
 exact_avx2 (gboolean l2, const float *q, const float *x, guint dim)
 {
-  __m256d a0 = _mm256_setzero_pd (), a1 = a0;
-  double buf[4], total = 0;
+  __m256d a[4] = { _mm256_setzero_pd (), _mm256_setzero_pd (), _mm256_setzero_pd (),
+                   _mm256_setzero_pd () };
+  double acc[16];
   guint j = 0;
 
-  for (; j + 8 <= dim; j += 8)
-    {
-      __m256d q0 = _mm256_cvtps_pd (_mm_loadu_ps (q + j)), q1 = _mm256_cvtps_pd (_mm_loadu_ps (q + j + 4));
-      __m256d x0 = _mm256_cvtps_pd (_mm_loadu_ps (x + j)), x1 = _mm256_cvtps_pd (_mm_loadu_ps (x + j + 4));
-      if (l2)
-        {
-          __m256d d0 = _mm256_sub_pd (q0, x0), d1 = _mm256_sub_pd (q1, x1);
-          a0 = _mm256_fmadd_pd (d0, d0, a0);
-          a1 = _mm256_fmadd_pd (d1, d1, a1);
-        }
-      else
-        {
-          a0 = _mm256_fmadd_pd (q0, x0, a0);
-          a1 = _mm256_fmadd_pd (q1, x1, a1);
-        }
-    }
-  _mm256_storeu_pd (buf, _mm256_add_pd (a0, a1));
-  total = (buf[0] + buf[1]) + (buf[2] + buf[3]);
+  for (; j + 16 <= dim; j += 16)
+#pragma GCC unroll 4
+    for (guint r = 0; r < 4; r++)
+      {
+        __m256d qv = _mm256_cvtps_pd (_mm_loadu_ps (q + j + 4 * r));
+        __m256d xv = _mm256_cvtps_pd (_mm_loadu_ps (x + j + 4 * r));
+        if (l2)
+          {
+            __m256d d = _mm256_sub_pd (qv, xv);
+            a[r] = _mm256_fmadd_pd (d, d, a[r]);
+          }
+        else
+          a[r] = _mm256_fnmadd_pd (qv, xv, a[r]);
+      }
+  for (guint r = 0; r < 4; r++)
+    _mm256_storeu_pd (acc + 4 * r, a[r]);
   for (; j < dim; j++)
-    total += l2 ? ((double) q[j] - x[j]) * ((double) q[j] - x[j]) : (double) q[j] * x[j];
-  return l2 ? total : -total;
+    acc[0] = exact_step (l2, q[j], x[j], acc[0]);
+  return exact_reduce (acc);
 }
 
 #define TARGET_AVX2_F16C __attribute__ ((target ("avx2,fma,f16c")))
@@ -628,11 +636,12 @@ stream_sum_avx512 (const float *data, gsize n)
   }
 }
 
+/* _lk_search_exact_distance() with the sixteen chains in two registers. */
 TARGET_AVX512 static double
 exact_avx512 (gboolean l2, const float *q, const float *x, guint dim)
 {
   __m512d a0 = _mm512_setzero_pd (), a1 = a0;
-  double buf[8], total = 0;
+  double acc[16];
   guint j = 0;
 
   for (; j + 16 <= dim; j += 16)
@@ -649,15 +658,15 @@ exact_avx512 (gboolean l2, const float *q, const float *x, guint dim)
         }
       else
         {
-          a0 = _mm512_fmadd_pd (q0, x0, a0);
-          a1 = _mm512_fmadd_pd (q1, x1, a1);
+          a0 = _mm512_fnmadd_pd (q0, x0, a0);
+          a1 = _mm512_fnmadd_pd (q1, x1, a1);
         }
     }
-  _mm512_storeu_pd (buf, _mm512_add_pd (a0, a1));
-  total = ((buf[0] + buf[1]) + (buf[2] + buf[3])) + ((buf[4] + buf[5]) + (buf[6] + buf[7]));
+  _mm512_storeu_pd (acc, a0);
+  _mm512_storeu_pd (acc + 8, a1);
   for (; j < dim; j++)
-    total += l2 ? ((double) q[j] - x[j]) * ((double) q[j] - x[j]) : (double) q[j] * x[j];
-  return l2 ? total : -total;
+    acc[0] = exact_step (l2, q[j], x[j], acc[0]);
+  return exact_reduce (acc);
 }
 
 TARGET_AVX512 static inline void

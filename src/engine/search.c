@@ -185,7 +185,10 @@ scratch_clear (Scratch *s)
 
 /* ---- the index ---- */
 
-enum { SCRATCH_HEAPS, SCRATCH_QUERIES, SCRATCH_SLOTS, SCRATCH_ORDER, N_SCRATCH };
+enum {
+  SCRATCH_HEAPS, SCRATCH_QUERIES, SCRATCH_SLOTS, SCRATCH_ORDER, SCRATCH_MARGIN,
+  SCRATCH_NEAR_START, SCRATCH_NEAR_KEYS, N_SCRATCH
+};
 
 struct _LkSearchIndex
 {
@@ -208,9 +211,13 @@ struct _LkSearchIndex
   guint    *cat_p1;         /* (n_categories,) end panel */
   guint    *cat_count;      /* (n_categories,) rows */
 
+  float    *rownorm;        /* (n_panels · LK_PANEL,) ||x_r||, rounded up, 0 on padding */
+  double    max_norm;       /* the largest of them */
+  float     max_bias;
   guint16  *panels16;       /* float16 copy for the first pass, or NULL */
-  float    *rownorm;        /* (n_panels · LK_PANEL,) ||x_r||, rounded up */
   LkCands   cands[64];      /* the first pass's candidates, one per thread */
+  LkNear   *near;           /* (n_near,) rows just past the k best, one per thread */
+  guint     n_near;
 
   guint     n_threads;
   Pool     *pool;
@@ -299,10 +306,12 @@ lk_search_index_new (const float *data, guint n, guint dim, const guint32 *subse
   self->ids = g_new (guint32, MAX (size, 1));
   self->row_of_pos = g_new (guint32, MAX (size, 1));
   self->row_of_id = g_new (guint32, MAX (n, 1));
+  self->rownorm = g_aligned_alloc (MAX (1, (gsize) self->n_panels * LK_PANEL), sizeof (float), 64);
   for (gsize r = 0; r < (gsize) self->n_panels * LK_PANEL; r++)
     {
       self->bias[r] = INFINITY;
       self->row_id[r] = G_MAXUINT32;
+      self->rownorm[r] = 0;
     }
   memset (self->row_of_id, 0xff, MAX (n, 1) * sizeof (guint32));
 
@@ -322,6 +331,9 @@ lk_search_index_new (const float *data, guint n, guint dim, const guint32 *subse
           norm += (double) x[k] * x[k];
         }
       self->bias[r] = metric == LK_METRIC_L2 ? (float) norm : 0.0f;
+      self->rownorm[r] = (float) (sqrt (norm) * (1 + 0x1p-20));
+      self->max_norm = MAX (self->max_norm, self->rownorm[r]);
+      self->max_bias = MAX (self->max_bias, self->bias[r]);
       self->row_id[r] = id;
       self->ids[i] = id;
       self->row_of_pos[i] = r;
@@ -345,6 +357,12 @@ lk_search_index_free (LkSearchIndex *self)
       g_free (self->cands[t].row);
       g_free (self->cands[t].lo);
     }
+  for (guint t = 0; t < self->n_near; t++)
+    {
+      g_free (self->near[t].slot);
+      g_free (self->near[t].key);
+    }
+  g_free (self->near);
   g_aligned_free (self->panels);
   g_aligned_free (self->bias);
   g_free (self->row_id);
@@ -386,7 +404,6 @@ lk_search_index_set_half_first_pass (LkSearchIndex *self, gboolean enabled)
   if (!enabled)
     {
       g_clear_pointer (&self->panels16, g_aligned_free);
-      g_clear_pointer (&self->rownorm, g_aligned_free);
       return TRUE;
     }
   if (self->panels16 != NULL)
@@ -402,19 +419,7 @@ lk_search_index_set_half_first_pass (LkSearchIndex *self, gboolean enabled)
     if (!(fabsf (self->panels[i]) <= 65504.0f))
       return FALSE;
   self->panels16 = g_aligned_alloc (MAX (1, n_values), sizeof (guint16), 64);
-  self->rownorm = g_aligned_alloc (MAX (1, n_rows), sizeof (float), 64);
   k->to_half (self->panels, self->panels16, n_values);
-  for (gsize r = 0; r < n_rows; r++)
-    {
-      double norm = 0;
-      if (self->row_id[r] != G_MAXUINT32)
-        {
-          const float *x = self->data + (gsize) self->row_id[r] * self->dim;
-          for (guint j = 0; j < self->dim; j++)
-            norm += (double) x[j] * x[j];
-        }
-      self->rownorm[r] = (float) (sqrt (norm) * (1 + 0x1p-20));
-    }
   return TRUE;
 }
 
@@ -533,20 +538,60 @@ score_of_key (guint64 key)
   return s;
 }
 
+/* What a kernel compares a score of @slot with once the slot is full:
+ * the k-th best score @kth plus the slot's margin (the margin's spare
+ * factor of two covers the rounding of this sum, see score_margin()). */
+static inline float
+filter_of (const LkHeaps *h, guint slot, float kth)
+{
+  return kth + h->margin[slot];
+}
+
+/* Cold: most pushes never get here, and keeping the call off their path
+ * spares _lk_heaps_push() a stack frame. */
+G_GNUC_NO_INLINE __attribute__ ((cold)) static void
+near_push (LkNear *near, guint32 slot, guint64 key)
+{
+  if (G_UNLIKELY (near->n == near->cap))
+    {
+      near->cap = MAX (1024, 2 * near->cap);
+      near->slot = g_renew (guint32, near->slot, near->cap);
+      near->key = g_renew (guint64, near->key, near->cap);
+    }
+  near->slot[near->n] = slot;
+  near->key[near->n] = key;
+  near->n++;
+}
+
+/* After a key entered a full slot and pushed @out (of score @s) out of
+ * its k best, or @out did not get in: @out is kept as a near row while
+ * its score is still within the margin of the new k-th best. */
+static inline void
+keep_near (LkHeaps *h, guint slot, guint64 out, float s)
+{
+  if (G_UNLIKELY (s <= h->thr[slot]) && h->near != NULL)
+    near_push (h->near, slot, out);
+}
+
 /* Short lists (k ≤ SORTED_MAX) are kept sorted, inserted into from the
  * end: a few predictable steps beat a heap's unpredictable branches. */
 #define SORTED_MAX 64
 
 static inline void
-sorted_push (LkHeaps *h, guint slot, guint64 *hk, guint n, guint64 key)
+sorted_push (LkHeaps *h, guint slot, guint64 *hk, guint n, guint64 key, float s)
 {
   const guint k = h->k;
+  guint64 out = 0;
   gint j;
 
   if (n == k)
     {
       if (key >= hk[k - 1])
-        return;
+        {
+          keep_near (h, slot, key, s);
+          return;
+        }
+      out = hk[k - 1];
       n = k - 1;
     }
   else
@@ -555,7 +600,11 @@ sorted_push (LkHeaps *h, guint slot, guint64 *hk, guint n, guint64 key)
     hk[j + 1] = hk[j];
   hk[j + 1] = key;
   if (h->count[slot] == k)
-    h->thr[slot] = score_of_key (hk[k - 1]);
+    {
+      h->thr[slot] = filter_of (h, slot, score_of_key (hk[k - 1]));
+      if (out != 0)  /* keys of finite scores are never 0 */
+        keep_near (h, slot, out, score_of_key (out));
+    }
 }
 
 void
@@ -564,14 +613,14 @@ _lk_heaps_push (LkHeaps *h, guint slot, float s, guint32 row)
   const guint k = h->k;
   guint64 *hk = h->key + (gsize) slot * k;
   guint n = h->count[slot], i;
-  guint64 key;
+  guint64 key, out;
 
   if (!(s < INFINITY) || (h->exclude != NULL && h->exclude[slot] == row))
     return;
   key = (guint64) ordered_bits (s) << 32 | h->ids[row];
   if (k <= SORTED_MAX)
     {
-      sorted_push (h, slot, hk, n, key);
+      sorted_push (h, slot, hk, n, key, s);
       return;
     }
   if (n < k)
@@ -587,11 +636,15 @@ _lk_heaps_push (LkHeaps *h, guint slot, float s, guint32 row)
       hk[i] = key;
       h->count[slot] = ++n;
       if (n == k)
-        h->thr[slot] = score_of_key (hk[0]);
+        h->thr[slot] = filter_of (h, slot, score_of_key (hk[0]));
       return;
     }
   if (key >= hk[0])
-    return;
+    {
+      keep_near (h, slot, key, s);
+      return;
+    }
+  out = hk[0];
   for (i = 0;;)
     {
       guint c = 2 * i + 1;
@@ -607,13 +660,16 @@ _lk_heaps_push (LkHeaps *h, guint slot, float s, guint32 row)
       i = c;
     }
   hk[i] = key;
-  h->thr[slot] = score_of_key (hk[0]);
+  h->thr[slot] = filter_of (h, slot, score_of_key (hk[0]));
+  keep_near (h, slot, out, score_of_key (out));
 }
 
-/* Lays out @n_sets heap sets of @n_slots slots each in one scratch block. */
+/* Lays out @n_sets heap sets of @n_slots slots each in one scratch block;
+ * they share @margin (n_slots,; set it before the first push when NULL
+ * here) and keep no near rows until given a buffer. */
 static void
 heaps_init (LkSearchIndex *self, LkHeaps *sets, guint n_sets, guint n_slots, guint k,
-            const guint32 *exclude)
+            const guint32 *exclude, const float *margin)
 {
   gsize per = (gsize) n_slots * ((gsize) k * sizeof (guint64) + sizeof (float) + sizeof (guint));
   guint8 *mem = scratch_get (&self->scratch[SCRATCH_HEAPS], per * n_sets + 64);
@@ -628,6 +684,8 @@ heaps_init (LkSearchIndex *self, LkHeaps *sets, guint n_sets, guint n_slots, gui
       h->thr = (float *) p;
       p += (gsize) n_slots * sizeof (float);
       h->count = (guint *) p;
+      h->margin = margin;
+      h->near = NULL;
       h->exclude = exclude;
       h->ids = self->row_id;
       for (guint i = 0; i < n_slots; i++)
@@ -636,6 +694,108 @@ heaps_init (LkSearchIndex *self, LkHeaps *sets, guint n_sets, guint n_slots, gui
           h->count[i] = 0;
         }
     }
+}
+
+/* ---- margins and near rows ---- */
+
+static double
+vector_norm (const float *v, guint dim)
+{
+  double n2 = 0;
+  for (guint j = 0; j < dim; j++)
+    n2 += (double) v[j] * v[j];
+  return sqrt (n2) * (1 + 0x1p-20);
+}
+
+/* The margin of a query of norm @qnorm: four times the most a float
+ * score s̃ = bias + alpha·(q·x) can be off the exact one, for any row.
+ * With u = 2⁻²⁴ and n = dim: the dot product of n terms, summed in any
+ * order, with or without fused multiply-adds, is off by at most
+ * γₙ·Σ|q_k·x_k| ≤ γₙ·||q||·||x|| (γₙ = nu/(1 − nu), Higham §3.1); the
+ * bias ||x||² rounded to float by u·||x||²; the final rounding by u·|s̃|;
+ * underflow by 2⁻¹⁴⁹ an operation. A row can be among the k best by
+ * distance only if its score is within twice that of the k-th best
+ * score; the other factor of two covers the double roundings of the
+ * exact distances and of this bound, and the rounding of k-th best +
+ * margin in float (at most u·|s̃| + u·margin, under half the spare). */
+static float
+score_margin (LkSearchIndex *self, double qnorm)
+{
+  const double u = 0x1p-24, n = self->dim, a = fabs (self->alpha);
+  const double N = self->max_norm, B = self->max_bias;
+  double g, dot, e, m;
+  float f;
+
+  if (n * u >= 0.5)
+    return INFINITY;
+  g = n * u / (1 - n * u);
+  dot = a * g * qnorm * N;
+  e = 1.01 * u * B + dot + u * (B + a * qnorm * N + dot) + (n + 2) * (a + 1) * 0x1p-149;
+  m = 4 * e + 4 * n * 0x1p-53 * (qnorm + N) * (qnorm + N);
+  f = (float) m;
+  return (double) f < m ? nextafterf (f, INFINITY) : f;
+}
+
+/* The near-row buffers of @n threads, emptied. */
+static LkNear *
+near_buffers (LkSearchIndex *self, guint n)
+{
+  if (self->n_near < n)
+    {
+      self->near = g_renew (LkNear, self->near, n);
+      memset (self->near + self->n_near, 0, (n - self->n_near) * sizeof (LkNear));
+      self->n_near = n;
+    }
+  for (guint t = 0; t < n; t++)
+    self->near[t].n = 0;
+  return self->near;
+}
+
+/* The near rows that @n_th threads (heaps @th, each with its buffer)
+ * kept, grouped by slot with a counting sort, those already past their
+ * slot's threshold dropped: slot s has keys[start[s] … start[s + 1]).
+ * Returns the most any slot has. */
+static guint
+near_by_slot (LkSearchIndex *self, const LkHeaps *th, guint n_th, guint n_slots, guint **start_out,
+              guint64 **keys_out)
+{
+  guint *start = scratch_get (&self->scratch[SCRATCH_NEAR_START], (n_slots + 1) * sizeof (guint));
+  guint64 *keys;
+  guint total = 0, most = 0;
+
+  memset (start, 0, (n_slots + 1) * sizeof (guint));
+  for (guint t = 0; t < n_th; t++)
+    {
+      LkNear *near = th[t].near;
+      for (guint i = 0; i < near->n; i++)
+        if (score_of_key (near->key[i]) <= th[t].thr[near->slot[i]])
+          {
+            start[near->slot[i] + 1]++;
+            total++;
+          }
+        else
+          near->slot[i] = G_MAXUINT32;
+    }
+  for (guint s = 0; s < n_slots; s++)
+    {
+      most = MAX (most, start[s + 1]);
+      start[s + 1] += start[s];
+    }
+  keys = scratch_get (&self->scratch[SCRATCH_NEAR_KEYS], MAX (total, 1) * sizeof (guint64));
+  for (guint t = 0; t < n_th; t++)
+    {
+      const LkNear *near = th[t].near;
+      for (guint i = 0; i < near->n; i++)
+        if (near->slot[i] != G_MAXUINT32)
+          keys[start[near->slot[i]]++] = near->key[i];
+    }
+  /* Each start[s] now holds the start of s + 1. */
+  for (guint s = n_slots; s > 0; s--)
+    start[s] = start[s - 1];
+  start[0] = 0;
+  *start_out = start;
+  *keys_out = keys;
+  return most;
 }
 
 /* ---- exact re-rank of the candidates ---- */
@@ -654,8 +814,109 @@ candidate_cmp (const void *a, const void *b)
   return x->id < y->id ? -1 : x->id > y->id;
 }
 
+static int
+cmp_u64 (const void *a, const void *b)
+{
+  guint64 x = *(const guint64 *) a, y = *(const guint64 *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* Keys: a slot's k best, or near rows. */
+typedef struct {
+  const guint64 *key;
+  guint          n;
+} KeyList;
+
+/* Workspace of collect() for up to @n_lists lists of k best. */
+typedef struct {
+  guint   *pos;   /* (n_lists,) */
+  guint64 *tmp;   /* (n_lists · k,) */
+} CollectWork;
+
+static void
+collect_work_init (CollectWork *w, guint n_lists, guint k)
+{
+  w->pos = g_new (guint, MAX (n_lists, 1));
+  w->tmp = g_new (guint64, MAX ((gsize) n_lists * k, 1));
+}
+
+static void
+collect_work_clear (CollectWork *w)
+{
+  g_free (w->pos);
+  g_free (w->tmp);
+}
+
+/* The k-th smallest key of @n_lists lists of k best (sorted when k ≤
+ * SORTED_MAX, heaps otherwise), which hold at least k keys in all. */
+static guint64
+kth_key (const KeyList *lists, guint n_lists, guint k, CollectWork *w)
+{
+  guint64 best = 0;
+
+  if (n_lists == 1)
+    return k <= SORTED_MAX ? lists[0].key[k - 1] : lists[0].key[0];
+  if (k > SORTED_MAX)
+    {
+      guint m = 0;
+      for (guint l = 0; l < n_lists; l++)
+        for (guint i = 0; i < lists[l].n; i++)
+          w->tmp[m++] = lists[l].key[i];
+      qsort (w->tmp, m, sizeof (guint64), cmp_u64);
+      return w->tmp[k - 1];
+    }
+  /* Merge the sorted lists up to the k-th. */
+  for (guint l = 0; l < n_lists; l++)
+    w->pos[l] = 0;
+  for (guint r = 0; r < k; r++)
+    {
+      guint at = 0;
+      best = G_MAXUINT64;
+      for (guint l = 0; l < n_lists; l++)
+        if (w->pos[l] < lists[l].n && lists[l].key[w->pos[l]] < best)
+          {
+            best = lists[l].key[w->pos[l]];
+            at = l;
+          }
+      w->pos[at]++;
+    }
+  return best;
+}
+
+/* The exact re-rank's candidates of one query, from its lists of k best
+ * (one per thread or per part of the pool that kept one) and its near
+ * rows: every row whose score is within @margin of the k-th best score
+ * of them all. That holds every row that can be among the k best by
+ * exact distance, whatever rows were tied or near-tied, and is the same
+ * set however the pool was split: the result is a function of the data
+ * alone. */
+static guint
+collect (const KeyList *lists, guint n_lists, const KeyList *near, guint n_near, guint k,
+         float margin, CollectWork *w, Candidate *cand)
+{
+  guint total = 0, n = 0;
+  float thr = INFINITY;
+
+  for (guint l = 0; l < n_lists; l++)
+    total += lists[l].n;
+  if (total >= k)
+    {
+      thr = score_of_key (kth_key (lists, n_lists, k, w)) + margin;
+    }
+  for (guint l = 0; l < n_lists; l++)
+    for (guint i = 0; i < lists[l].n; i++)
+      if (score_of_key (lists[l].key[i]) <= thr)
+        cand[n++].id = (guint32) lists[l].key[i];
+  for (guint l = 0; l < n_near; l++)
+    for (guint i = 0; i < near[l].n; i++)
+      if (score_of_key (near[l].key[i]) <= thr)
+        cand[n++].id = (guint32) near[l].key[i];
+  return n;
+}
+
 /* Recomputes the distance of every candidate directly from the caller's
- * rows, sorts them and writes the best @k; returns how many. */
+ * rows (the same function, to the last bit, as lk_search_naive()), sorts
+ * them by (distance, id) and writes the best @k; returns how many. */
 static guint
 finish (LkSearchIndex *self, const float *query, Candidate *cand, guint n_cand, guint k,
         LkNeighbour *out)
@@ -675,27 +936,12 @@ finish (LkSearchIndex *self, const float *query, Candidate *cand, guint n_cand, 
   return m;
 }
 
-/* Gathers slot @slot of each of @n_sets heap sets into @cand. */
-static guint
-gather (const LkHeaps *sets, guint n_sets, guint slot, Candidate *cand)
-{
-  guint n = 0;
-  for (guint s = 0; s < n_sets; s++)
-    {
-      const LkHeaps *h = &sets[s];
-      const guint64 *keys = h->key + (gsize) slot * h->k;
-      for (guint i = 0; i < h->count[slot]; i++)
-        cand[n++].id = (guint32) keys[i];
-    }
-  return n;
-}
-
 /* ---- one query ---- */
 
 typedef struct {
   LkSearchIndex *self;
   const float *query;
-  LkHeaps *heaps;
+  LkHeaps *heaps;           /* (n_threads,): the same slots, each thread's near rows */
   const LkHalfArgs *half;   /* the float16 first pass, or NULL */
   guint p0, step, p1;
 } QueryJob;
@@ -705,7 +951,7 @@ query_job (gpointer data, guint t)
 {
   QueryJob *job = data;
   LkSearchIndex *self = job->self;
-  LkKernelArgs args = { self->panels, self->bias, self->dim, self->alpha, job->heaps };
+  LkKernelArgs args = { self->panels, self->bias, self->dim, self->alpha, &job->heaps[t] };
   guint a = MIN (job->p1, job->p0 + t * job->step), b = MIN (job->p1, a + job->step);
 
   if (a >= b)
@@ -778,7 +1024,8 @@ lk_search_query (LkSearchIndex *self, const float *query, guint k, gint category
                  guint32 exclude, LkNeighbour *out)
 {
   guint32 exclude_rows[64];
-  LkHeaps heaps;
+  float margins[64];
+  LkHeaps heaps, th[64];
   LkHalfArgs half;
   QueryJob job;
   guint n_threads, n;
@@ -802,8 +1049,8 @@ lk_search_query (LkSearchIndex *self, const float *query, guint k, gint category
   job.step = ((job.p1 - job.p0 + n_threads - 1) / n_threads + 3) / 4 * 4;
   for (guint t = 0; t < n_threads; t++)
     exclude_rows[t] = exclude < self->n_total ? self->row_of_id[exclude] : G_MAXUINT32;
-  heaps_init (self, &heaps, 1, n_threads, k, exclude_rows);
-  job.heaps = &heaps;
+  heaps_init (self, &heaps, 1, n_threads, k, exclude_rows, NULL);
+  job.heaps = th;
   if (self->panels16 != NULL && self->kernels->scan_half != NULL)
     {
       half.panels = self->panels16;
@@ -814,9 +1061,30 @@ lk_search_query (LkSearchIndex *self, const float *query, guint k, gint category
       half.heaps = &heaps;
       half.cands = self->cands;
       half_bounds (self, query, &half);
+      /* Its own bounds cover the scores: no margin, no near rows. */
       for (guint t = 0; t < n_threads; t++)
-        self->cands[t].n = 0;
+        {
+          self->cands[t].n = 0;
+          margins[t] = 0;
+        }
+      heaps.margin = margins;
+      for (guint t = 0; t < n_threads; t++)
+        th[t] = heaps;
       job.half = &half;
+    }
+  else
+    {
+      /* Thread t fills slot t and keeps its own near rows. */
+      LkNear *near = near_buffers (self, n_threads);
+      float m = score_margin (self, vector_norm (query, self->dim));
+      for (guint t = 0; t < n_threads; t++)
+        margins[t] = m;
+      heaps.margin = margins;
+      for (guint t = 0; t < n_threads; t++)
+        {
+          th[t] = heaps;
+          th[t].near = &near[t];
+        }
     }
   pool_run (n_threads > 1 ? get_pool (self) : NULL, n_threads, query_job, &job);
 
@@ -824,10 +1092,19 @@ lk_search_query (LkSearchIndex *self, const float *query, guint k, gint category
     n = half_candidates (self, &heaps, n_threads, k, exclude_rows[0], &cand);
   else
     {
-      cand = g_new (Candidate, (gsize) n_threads * k);
-      n = 0;
+      KeyList lists[64], nears[64];
+      CollectWork w;
+      gsize n_near = 0;
       for (guint t = 0; t < n_threads; t++)
-        n += gather (&heaps, 1, t, cand + n);
+        {
+          lists[t] = (KeyList) { heaps.key + (gsize) t * k, heaps.count[t] };
+          nears[t] = (KeyList) { self->near[t].key, self->near[t].n };
+          n_near += self->near[t].n;
+        }
+      collect_work_init (&w, n_threads, k);
+      cand = g_new (Candidate, (gsize) n_threads * k + n_near);
+      n = collect (lists, n_threads, nears, n_threads, k, margins[0], &w, cand);
+      collect_work_clear (&w);
     }
   return finish (self, query, cand, n, k, out);
 }
@@ -851,6 +1128,11 @@ typedef struct {
   guint          n_chunks;
   gint           next;       /* atomic */
   LkHeaps       *heaps;      /* slot = group · LK_GROUP + row */
+  LkHeaps       *th;         /* (n_threads,) the same, each with its thread's near rows */
+  const float   *margin;     /* (slots,) */
+  const guint   *near_start; /* near rows of each slot, after the scan */
+  const guint64 *near_keys;
+  guint          near_most;
   GCancellable  *cancellable;
   gint           cancelled;  /* atomic */
   LkNeighbour   *out;
@@ -870,7 +1152,7 @@ batch_job (gpointer data, guint t)
 {
   BatchJob *job = data;
   LkSearchIndex *self = job->self;
-  LkKernelArgs args = { self->panels, self->bias, self->dim, self->alpha, job->heaps };
+  LkKernelArgs args = { self->panels, self->bias, self->dim, self->alpha, &job->th[t] };
   const gsize gsize_f = (gsize) self->dim * LK_GROUP;
   const guint bp = block_panels (self->dim);
 
@@ -902,18 +1184,25 @@ batch_finish_job (gpointer data, guint t)
 {
   BatchJob *job = data;
   LkSearchIndex *self = job->self;
-  g_autofree Candidate *cand = g_new (Candidate, job->k);
+  g_autofree Candidate *cand = g_new (Candidate, (gsize) job->k + job->near_most);
   guint n_groups = job->chunks[job->n_chunks - 1].g1;
+  const LkHeaps *h = job->heaps;
+  CollectWork w;
 
+  collect_work_init (&w, 1, job->k);
   for (guint g = t; g < n_groups; g += job->n_threads)
     for (guint pos = job->group_pos[g]; pos < job->group_pos[g + 1]; pos++)
       {
         guint q = job->perm[pos];
         guint slot = g * LK_GROUP + (pos - job->group_pos[g]);
-        guint n = gather (job->heaps, 1, slot, cand);
+        KeyList list = { h->key + (gsize) slot * h->k, h->count[slot] };
+        KeyList near = { job->near_keys + job->near_start[slot],
+                         job->near_start[slot + 1] - job->near_start[slot] };
+        guint n = collect (&list, 1, &near, 1, job->k, job->margin[slot], &w, cand);
         job->n_found[q] = finish (self, job->queries + (gsize) q * self->dim, cand, n, job->k,
                                   job->out + (gsize) q * job->k);
       }
+  collect_work_clear (&w);
 }
 
 gboolean
@@ -926,10 +1215,12 @@ lk_search_batch (LkSearchIndex *self, const float *queries, guint n_queries, gui
   g_autofree guint *group_pos = NULL;
   g_autofree gint *group_key = NULL;
   g_autoptr(GArray) chunks = NULL;
+  g_autofree LkHeaps *th = NULL;
   guint32 *slot_exclude;
-  float *packed;
+  float *packed, *margin;
   guint n_keys, n_groups = 0, n_threads, chunk_groups;
   LkHeaps heaps;
+  LkNear *near;
   BatchJob job = { 0 };
 
   g_return_val_if_fail (self != NULL, FALSE);
@@ -1003,6 +1294,7 @@ lk_search_batch (LkSearchIndex *self, const float *queries, guint n_queries, gui
                         (gsize) n_groups * self->dim * LK_GROUP * sizeof (float));
   slot_exclude = scratch_get (&self->scratch[SCRATCH_SLOTS],
                               (gsize) n_groups * LK_GROUP * sizeof (guint32));
+  margin = scratch_get (&self->scratch[SCRATCH_MARGIN], (gsize) n_groups * LK_GROUP * sizeof (float));
   for (guint g = 0; g < n_groups; g++)
     {
       float *dst = packed + (gsize) g * self->dim * LK_GROUP;
@@ -1018,16 +1310,25 @@ lk_search_batch (LkSearchIndex *self, const float *queries, guint n_queries, gui
                 dst[(gsize) j * LK_GROUP + r] = src[j];
               *ex = exclude != NULL && exclude[q] < self->n_total
                     ? self->row_of_id[exclude[q]] : G_MAXUINT32;
+              margin[g * LK_GROUP + r] = score_margin (self, vector_norm (src, self->dim));
             }
           else
             {
               for (guint j = 0; j < self->dim; j++)
                 dst[(gsize) j * LK_GROUP + r] = 0;
               *ex = G_MAXUINT32;
+              margin[g * LK_GROUP + r] = 0;
             }
         }
     }
-  heaps_init (self, &heaps, 1, n_groups * LK_GROUP, k, slot_exclude);
+  heaps_init (self, &heaps, 1, n_groups * LK_GROUP, k, slot_exclude, margin);
+  near = near_buffers (self, n_threads);
+  th = g_new (LkHeaps, n_threads);
+  for (guint t = 0; t < n_threads; t++)
+    {
+      th[t] = heaps;
+      th[t].near = &near[t];
+    }
 
   job.self = self;
   job.queries = queries;
@@ -1039,6 +1340,8 @@ lk_search_batch (LkSearchIndex *self, const float *queries, guint n_queries, gui
   job.chunks = (const Chunk *) chunks->data;
   job.n_chunks = chunks->len;
   job.heaps = &heaps;
+  job.th = th;
+  job.margin = margin;
   job.cancellable = cancellable;
   job.out = out;
   job.n_found = n_found;
@@ -1049,6 +1352,13 @@ lk_search_batch (LkSearchIndex *self, const float *queries, guint n_queries, gui
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Search cancelled"));
       return FALSE;
     }
+  {
+    guint *start;
+    guint64 *keys;
+    job.near_most = near_by_slot (self, th, n_threads, n_groups * LK_GROUP, &start, &keys);
+    job.near_start = start;
+    job.near_keys = keys;
+  }
   pool_run (get_pool (self), n_threads, batch_finish_job, &job);
   return TRUE;
 }
@@ -1067,6 +1377,10 @@ typedef struct {
   guint            n_chunks;
   gint             next;
   LkHeaps         *sets;       /* one per thread, slot = internal row */
+  const float     *margin;     /* (slots,) */
+  const guint     *near_start; /* near rows of each slot, after the scan */
+  const guint64   *near_keys;
+  guint            near_most;
   GCancellable    *cancellable;
   gint             cancelled;
   LkNeighbour     *out;
@@ -1141,15 +1455,25 @@ pairs_finish_job (gpointer data, guint t)
 {
   PairsJob *job = data;
   LkSearchIndex *self = job->self;
-  g_autofree Candidate *cand = g_new (Candidate, (gsize) job->n_threads * job->k);
+  const guint k = job->k;
+  g_autofree Candidate *cand = g_new (Candidate, (gsize) job->n_threads * k + job->near_most);
+  g_autofree KeyList *lists = g_new (KeyList, job->n_threads);
+  CollectWork w;
 
+  collect_work_init (&w, job->n_threads, k);
   for (guint pos = t; pos < self->size; pos += job->n_threads)
     {
       guint32 row = self->row_of_pos[pos];
-      guint n = gather (job->sets, job->n_threads, row, cand);
+      KeyList near = { job->near_keys + job->near_start[row],
+                       job->near_start[row + 1] - job->near_start[row] };
+      guint n;
+      for (guint s = 0; s < job->n_threads; s++)
+        lists[s] = (KeyList) { job->sets[s].key + (gsize) row * k, job->sets[s].count[row] };
+      n = collect (lists, job->n_threads, &near, 1, k, job->margin[row], &w, cand);
       job->n_found[pos] = finish (self, self->data + (gsize) self->ids[pos] * self->dim, cand, n,
-                                  job->k, job->out + (gsize) pos * job->k);
+                                  k, job->out + (gsize) pos * k);
     }
+  collect_work_clear (&w);
 }
 
 gboolean
@@ -1159,6 +1483,8 @@ lk_search_all_pairs (LkSearchIndex *self, guint k, gboolean within_category, LkN
   g_autoptr(GArray) chunks = NULL;
   g_autofree LkHeaps *sets = NULL;
   guint32 *identity;
+  float *margin;
+  LkNear *near;
   guint n_slots, n_threads, n_ranges, chunk_panels;
   PairsJob job = { 0 };
 
@@ -1178,10 +1504,17 @@ lk_search_all_pairs (LkSearchIndex *self, guint k, gboolean within_category, LkN
   n_slots = self->n_panels * LK_PANEL;
   n_threads = self->n_threads;
   identity = scratch_get (&self->scratch[SCRATCH_SLOTS], (gsize) n_slots * sizeof (guint32));
+  margin = scratch_get (&self->scratch[SCRATCH_MARGIN], (gsize) n_slots * sizeof (float));
   for (guint r = 0; r < n_slots; r++)
-    identity[r] = r;
+    {
+      identity[r] = r;
+      margin[r] = self->row_id[r] != G_MAXUINT32 ? score_margin (self, self->rownorm[r]) : 0;
+    }
   sets = g_new0 (LkHeaps, n_threads);
-  heaps_init (self, sets, n_threads, n_slots, k, identity);
+  heaps_init (self, sets, n_threads, n_slots, k, identity, margin);
+  near = near_buffers (self, n_threads);
+  for (guint t = 0; t < n_threads; t++)
+    sets[t].near = &near[t];
 
   /* Row panels in chunks small enough to balance the threads (the first
    * rows of a range have the most pairs after them). */
@@ -1205,6 +1538,7 @@ lk_search_all_pairs (LkSearchIndex *self, guint k, gboolean within_category, LkN
   job.chunks = (const PairChunk *) chunks->data;
   job.n_chunks = chunks->len;
   job.sets = sets;
+  job.margin = margin;
   job.cancellable = cancellable;
   job.out = out;
   job.n_found = n_found;
@@ -1215,6 +1549,13 @@ lk_search_all_pairs (LkSearchIndex *self, guint k, gboolean within_category, LkN
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Search cancelled"));
       return FALSE;
     }
+  {
+    guint *start;
+    guint64 *keys;
+    job.near_most = near_by_slot (self, sets, n_threads, n_slots, &start, &keys);
+    job.near_start = start;
+    job.near_keys = keys;
+  }
   pool_run (get_pool (self), n_threads, pairs_finish_job, &job);
   return TRUE;
 }
@@ -1273,6 +1614,10 @@ lk_search_naive (const float *data, guint n, guint dim, const guint32 *subset, g
 {
   guint size = subset != NULL ? n_subset : n, m = 0;
   g_autofree Candidate *cand = g_new (Candidate, MAX (size, 1));
+  /* Every kernel's exact distance is the portable one to the last bit;
+   * the fastest keeps the reference quick. */
+  double (*exact) (gboolean, const float *, const float *, guint)
+    = _lk_search_kernels (_lk_search_best_isa ())->exact;
 
   g_return_val_if_fail (query != NULL, 0);
   for (guint i = 0; i < size; i++)
@@ -1280,8 +1625,7 @@ lk_search_naive (const float *data, guint n, guint dim, const guint32 *subset, g
       guint32 id = subset != NULL ? subset[i] : i;
       if (id == exclude || (category >= 0 && labels != NULL && labels[id] != (guint) category))
         continue;
-      cand[m].d = _lk_search_exact_distance (metric == LK_METRIC_L2, query,
-                                             data + (gsize) id * dim, dim);
+      cand[m].d = exact (metric == LK_METRIC_L2, query, data + (gsize) id * dim, dim);
       cand[m].id = id;
       m++;
     }

@@ -11,15 +11,21 @@
  * Metrics:
  *   LK_METRIC_L2 — squared Euclidean distance ||q − x||², smallest first;
  *   LK_METRIC_IP — inner product q·x, largest first.
- * Ties are broken by the smaller id. The K best are chosen on
- * ||x||² − 2 q·x (resp. −q·x) in float, then their distances are
- * recomputed directly (in double) and sorted, so a reported distance is
- * exact; two rows whose distances differ by less than float rounding may
- * come in either order ("up to ties").
+ * Ties are broken by the smaller id. Candidates are chosen on
+ * ||x||² − 2 q·x (resp. −q·x) in float: the K best, and every row whose
+ * float score is within that score's error bound of the K-th best (rows
+ * tied or nearly tied with it, such as duplicates, which float cannot
+ * order). Their distances are then recomputed directly in double and
+ * sorted by (distance, id). So every list is exactly lk_search_naive()'s,
+ * to the last bit of each distance and including which of the rows tied
+ * at the K-th place are kept (the smallest ids): a function of the data
+ * alone, whatever the instruction set, thread count or path. The price
+ * is memory and re-rank time for rows tied with the K-th best: G rows
+ * with one and the same vector cost all pairs about G² of them.
  *
  * The kernels have AVX-512 and AVX2+FMA versions chosen at run time
  * (__builtin_cpu_supports) and a portable C fallback; all three give the
- * same lists up to ties. Searches on more than one thread use a small
+ * same lists. Searches on more than one thread use a small
  * pool of threads that the index keeps (so a sub-millisecond query does
  * not pay for starting threads), and scratch memory that is allocated once
  * and reused. One index runs one search at a time: use one index per
