@@ -15,8 +15,12 @@
  *    the sampler is exposed for snapshots while training runs. */
 #include "config.h"
 
+#include <fcntl.h>
 #include <math.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
 
 #include "error.h"
 #include "model-store.h"
@@ -819,6 +823,73 @@ test_from (void)
   g_clear_error (&error);
 }
 
+/* The model folder is one run's at a time: while another run (here an
+ * flock() on its .lock, as another process would hold it) trains a name,
+ * a run of that name fails with a message and touches nothing; once it is
+ * gone the name trains, and a finished model leaves no .lock behind. */
+static void
+test_folder_lock (void)
+{
+  g_autoptr(LkCollection) c = fashion_mnist ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = NULL, *lock = NULL, *ckpts = NULL;
+  LkTrainParams p;
+  int fd;
+
+  if (c == NULL)
+    return;
+  small_params (&p, 2, 0);
+  dir = lk_model_store_dir_for (c, "locked");
+  lock = g_build_filename (dir, ".lock", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  fd = g_open (lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (flock (fd, LOCK_EX | LOCK_NB), ==, 0);
+  ckpts = g_build_filename (dir, "checkpoints", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (ckpts, 0755), ==, 0);   /* the other run's, empty yet */
+  {
+    g_autoptr(LkTrainer) t = lk_trainer_new (c, "locked", &p, &error);
+    g_assert_no_error (error);
+    g_assert_false (lk_trainer_run (t, NULL, &error));
+    g_assert_error (error, LK_ERROR, LK_ERROR_INVALID);
+    g_assert_nonnull (strstr (error->message, "another run"));
+    g_clear_error (&error);
+    g_assert_true (g_file_test (lock, G_FILE_TEST_EXISTS));
+    g_assert_true (g_file_test (ckpts, G_FILE_TEST_IS_DIR));
+    g_assert_false (lk_model_store_has_model (c, "locked"));
+  }
+  close (fd);   /* that run is over (or its process died) */
+  {
+    g_autoptr(LkTrainer) t = lk_trainer_new (c, "locked", &p, &error);
+    g_assert_no_error (error);
+    g_assert_true (lk_trainer_run (t, NULL, &error));
+    g_assert_no_error (error);
+  }
+  g_assert_true (lk_model_store_has_model (c, "locked"));
+  g_assert_false (g_file_test (lock, G_FILE_TEST_EXISTS));
+
+  /* Two runs that both took a name while it was free: the second to run
+   * finds the first's model under the lock, fails and leaves it as is. */
+  {
+    g_autoptr(LkTrainer) first = lk_trainer_new (c, "raced", &p, &error);
+    g_autoptr(LkTrainer) second = lk_trainer_new (c, "raced", &p, &error);
+    g_autoptr(LkModelInfo) before = NULL, after = NULL;
+    g_assert_no_error (error);
+    g_assert_true (lk_trainer_run (first, NULL, &error));
+    g_assert_no_error (error);
+    before = lk_model_store_get (c, "raced", &error);
+    g_assert_no_error (error);
+    g_assert_false (lk_trainer_run (second, NULL, &error));
+    g_assert_error (error, LK_ERROR, LK_ERROR_INVALID);
+    g_assert_nonnull (strstr (error->message, "exists already"));
+    g_clear_error (&error);
+    after = lk_model_store_get (c, "raced", &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (after->model_path);
+    g_assert_cmpuint (after->checkpoints->len, ==, before->checkpoints->len);
+  }
+}
+
 static void
 test_bad_input (void)
 {
@@ -855,5 +926,6 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/trainer/cancel", test_cancel);
   g_test_add_func ("/engine/trainer/ablations", test_ablations);
   g_test_add_func ("/engine/trainer/from", test_from);
+  g_test_add_func ("/engine/trainer/folder-lock", test_folder_lock);
   return g_test_run ();
 }

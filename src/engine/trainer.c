@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -363,6 +364,8 @@ struct _LkTrainer
   LkCollection     *collection;
   char             *name;
   char             *dir;
+  int               lock_fd;      /* the model folder's .lock, held while running, or -1 */
+  gboolean          fresh;        /* a new model that has not locked its folder yet */
   LkTrainParams     params;
   LkNnModel        *resume;       /* the checkpoint to continue from, until restored */
   LkNnModel        *base;         /* lk_trainer_new_from()'s model, until copied */
@@ -505,6 +508,7 @@ trainer_alloc (LkCollection *collection, const char *name, const LkTrainParams *
   self->collection = lk_collection_ref (collection);
   self->name = g_strdup (name);
   self->dir = lk_model_store_dir_for (collection, name);
+  self->lock_fd = -1;
   self->params = *params;
   if (self->params.sampler.seed == 0)
     self->params.sampler.seed = (mix (params->seed, SALT_SAMPLER) >> 33) | 1;
@@ -528,6 +532,7 @@ lk_trainer_new (LkCollection *collection, const char *name, const LkTrainParams 
                 GError **error)
 {
   g_autofree char *dir = NULL;
+  LkTrainer *self;
 
   g_return_val_if_fail (collection != NULL && name != NULL && params != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -557,9 +562,10 @@ lk_trainer_new (LkCollection *collection, const char *name, const LkTrainParams 
                    lk_collection_get_name (collection), lk_collection_get_n_categories (collection));
       return NULL;
     }
-  return trainer_alloc (collection, name, params);
+  self = trainer_alloc (collection, name, params);
+  self->fresh = TRUE;
+  return self;
 }
-
 
 static const char *
 meta (LkNnModel *m, const char *key)
@@ -1997,6 +2003,69 @@ embed_collection (LkTrainer *self, GCancellable *cancellable, GError **error)
   return emb != NULL;
 }
 
+/* The model folder is this run's alone: an exclusive flock() on its
+ * .lock, which the kernel drops if the process dies, so the CLI and the
+ * app (or two CLIs) that pick the same new name at the same moment do not
+ * write one folder. A new model also checks again, under the lock, that
+ * no run made the name a model since lk_trainer_new() looked. */
+static gboolean
+lock_model_dir (LkTrainer *self, GError **error)
+{
+  g_autofree char *path = g_build_filename (self->dir, ".lock", NULL);
+  int fd, saved;
+
+  if (self->lock_fd >= 0)
+    return TRUE;
+  fd = g_open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    {
+      saved = errno;
+      g_set_error (error, LK_ERROR, LK_ERROR_IO, _("Could not write in the folder %s: %s"),
+                   self->dir, g_strerror (saved));
+      return FALSE;
+    }
+  if (flock (fd, LOCK_EX | LOCK_NB) != 0)
+    {
+      saved = errno;
+      close (fd);
+      if (saved == EWOULDBLOCK)
+        g_set_error (error, LK_ERROR, LK_ERROR_INVALID,
+                     _("Model “%s” is being trained by another run (%s): wait for it or "
+                       "choose another name"), self->name, self->dir);
+      else
+        g_set_error (error, LK_ERROR, LK_ERROR_IO, _("Could not lock %s: %s"), path,
+                     g_strerror (saved));
+      return FALSE;
+    }
+  self->lock_fd = fd;
+  if (self->fresh && lk_model_store_has_model (self->collection, self->name))
+    {
+      g_set_error (error, LK_ERROR, LK_ERROR_INVALID,
+                   _("A model “%s” exists already (%s): resume it or choose another name"),
+                   self->name, self->dir);
+      self->lock_fd = -1;
+      close (fd);   /* not ours: its .lock stays */
+      return FALSE;
+    }
+  self->fresh = FALSE;
+  return TRUE;
+}
+
+/* Ends the run's hold on the folder, and removes the .lock file (an
+ * empty folder can then go, and a finished model keeps no trace). */
+static void
+unlock_model_dir (LkTrainer *self)
+{
+  g_autofree char *path = NULL;
+
+  if (self->lock_fd < 0)
+    return;
+  path = g_build_filename (self->dir, ".lock", NULL);
+  g_unlink (path);   /* while still held: no other run holds this one */
+  close (self->lock_fd);
+  self->lock_fd = -1;
+}
+
 /* The model's folders, made (and a file created in them) before anything
  * is trained, so that a data folder that cannot be written fails at once
  * rather than at the first checkpoint, ten minutes later. */
@@ -2024,7 +2093,7 @@ make_model_dir (LkTrainer *self, GError **error)
     }
   close (fd);
   g_unlink (probe);
-  return TRUE;
+  return lock_model_dir (self, error);
 }
 
 /* What a failed run made and did not fill goes again (rmdir removes
@@ -2159,14 +2228,19 @@ worker_main (gpointer data)
 {
   LkTrainer *self = data;
   GError *error = NULL;
-  gboolean ok;
+  gboolean ok, held;
 
   self->session_start = now_s ();
   ok = run (self, self->cancellable, &error);
+  /* A run that never held the folder leaves it alone: another run's
+   * empty checkpoints folder is not ours to remove. */
+  held = self->lock_fd >= 0;
+  unlock_model_dir (self);
   g_mutex_lock (&self->lock);
   if (!ok)
     {
-      remove_empty_model_dir (self);
+      if (held)
+        remove_empty_model_dir (self);
       self->state = LK_TRAINER_FAILED;
       self->error = error;
       g_snprintf (self->progress.message, sizeof self->progress.message, "%s", error->message);
