@@ -15,7 +15,9 @@
  * each equal to what lk_evaluate() gives for that checkpoint, golden
  * features as the baseline; cancelled after the first point it keeps a
  * consistent state (the measured point, no half-written embedding) and
- * goes on from there; labels add a series. */
+ * goes on from there; labels add a series. The part measures while
+ * the first table is computed, waiting (and saying so) only while the
+ * table makes the triplet sets; another collection cancels both. */
 #include "config.h"
 
 #include <math.h>
@@ -490,6 +492,12 @@ embedding_exists (LkCollection *coll, const char *source)
   return g_file_test (path, G_FILE_TEST_EXISTS);
 }
 
+static gboolean
+source_listed (gpointer service)
+{
+  return lk_search_service_find_source (service, "model-tiny@12") != NULL;
+}
+
 static void
 test_checkpoints (void)
 {
@@ -553,8 +561,9 @@ test_checkpoints (void)
   g_assert_cmpstr (_lk_eval_checkpoints_get_source (part, 2), ==, "model-tiny");
   check_points (part, coll, NULL);
   g_assert_nonnull (strstr (_lk_eval_checkpoints_get_status (part), "3 points"));
-  /* The embeddings are sources of every view now. */
-  g_assert_nonnull (lk_search_service_find_source (service, "model-tiny@12"));
+  /* The embeddings are sources of every view now (listed in the
+   * background, once the part is done). */
+  lk_test_wait_until (source_listed, service, "model-tiny@12 listed");
   {
     g_autofree char *text = lk_checkpoint_plot_dup_readout (plot, 2, 0);
     g_assert_true (g_str_has_prefix (text, "Final model, step 18, class-level: "));
@@ -577,6 +586,169 @@ test_checkpoints (void)
   lk_test_window_close (window);
 }
 
+/* The checkpoints part beside the table ------------------------------------------------- */
+
+/* Where the table's worker is held: before its triplet sets, and before
+ * its first source, each until the test lets it go or the run is
+ * cancelled. */
+typedef struct {
+  gint prep_seen, prep_go;
+  gint source_seen, source_go;
+  gint part_seen;
+  gint cancelled;     /* hooks that returned because their run was cancelled */
+} Gates;
+
+static void
+hold (Gates *g, gint *go, GCancellable *cancellable)
+{
+  while (!g_atomic_int_get (go) && !g_cancellable_is_cancelled (cancellable))
+    g_usleep (2000);
+  if (!g_atomic_int_get (go))
+    g_atomic_int_inc (&g->cancelled);
+}
+
+static void
+table_hook (const char *source, GCancellable *cancellable, gpointer data)
+{
+  Gates *g = data;
+
+  if (source == NULL)
+    {
+      g_atomic_int_inc (&g->prep_seen);
+      hold (g, &g->prep_go, cancellable);
+    }
+  else
+    {
+      g_atomic_int_inc (&g->source_seen);
+      hold (g, &g->source_go, cancellable);
+    }
+}
+
+/* The part's worker, held at its first point until cancelled. */
+static void
+part_hook (guint point, GCancellable *cancellable, gpointer data)
+{
+  Gates *g = data;
+
+  gint never = 0;
+
+  g_atomic_int_inc (&g->part_seen);
+  hold (g, &never, cancellable);
+}
+
+static gboolean
+int_set (gpointer p)
+{
+  return g_atomic_int_get ((gint *) p) > 0;
+}
+
+static gboolean
+both_cancelled (gpointer data)
+{
+  return g_atomic_int_get (&((Gates *) data)->cancelled) == 2;
+}
+
+static gboolean
+part_done (gpointer data)
+{
+  PartWatch *w = data;
+  return _lk_eval_checkpoints_get_n_runs (w->part) >= w->runs &&
+         !lk_eval_checkpoints_get_busy (w->part);
+}
+
+static gboolean
+model_measured (gpointer data)
+{
+  PartWatch *w = data;
+  return g_strcmp0 (lk_eval_checkpoints_get_model (w->part), "other") == 0 &&
+         part_done (w);
+}
+
+/* The part is shown and measures while the first table is computed (it
+ * used to sit inside the table's page, so it did nothing until the table
+ * was there); it waits, saying so, only while the table makes the
+ * triplet sets both measure on. Switching the collection while both run
+ * cancels both, and nothing of theirs lands on the new collection. */
+static void
+test_checkpoints_beside_table (void)
+{
+  g_autofree char *root = lk_test_make_image_tree ("beside", categories, 12, 28, 28, 3);
+  g_autofree char *other = lk_test_make_image_tree ("beside-other", categories, 12, 28, 28, 4);
+  LkWindow *window = lk_test_window_new (28);
+  LkEvaluateView *view = evaluate_view (window);
+  LkEvalCheckpoints *part = _lk_evaluate_view_get_checkpoints (view);
+  LkCheckpointPlot *plot = _lk_eval_checkpoints_get_plot (part);
+  Gates g = { 0 };
+  PartWatch w = { part, view, 1 };
+  LkCollection *coll;
+
+  /* A model with checkpoints in both collections. */
+  lk_test_window_open (window, other);
+  train_tiny (lk_session_get_collection (lk_window_get_session (window)), "other");
+  lk_test_window_open (window, root);
+  coll = lk_session_get_collection (lk_window_get_session (window));
+  train_tiny (coll, "tiny");
+
+  _lk_evaluate_view_set_hook (view, table_hook, &g);
+  lk_window_show_view (window, "evaluate");
+
+  /* The table makes its triplet sets: the part is on screen and says it
+   * waits for them, with Cancel; nothing measured yet. */
+  lk_test_wait_until (int_set, &g.prep_seen, "the table preparing its triplet sets");
+  lk_test_flush_main_loop ();
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (part)));
+  g_assert_cmpstr (lk_eval_checkpoints_get_model (part), ==, "tiny");
+  g_assert_true (_lk_eval_checkpoints_get_waiting (part));
+  g_assert_true (lk_eval_checkpoints_get_busy (part));
+  g_assert_true (_lk_eval_checkpoints_get_progress_shown (part));
+  g_assert_nonnull (strstr (_lk_eval_checkpoints_get_progress_text (part), "Waiting for the table"));
+  g_assert_cmpuint (_lk_eval_checkpoints_get_n_runs (part), ==, 0);
+  g_assert_cmpuint (lk_checkpoint_plot_get_n_markers (plot), ==, 0);
+  g_assert_false (_lk_evaluate_view_get_inputs_ready (view));
+
+  /* The sets are made; the table is held at its first source. The part
+   * measures every point meanwhile, each right. */
+  g_atomic_int_set (&g.prep_go, 1);
+  lk_test_wait_until (part_done, &w, "the checkpoints measured beside the table");
+  g_assert_cmpint (g_atomic_int_get (&g.source_seen), ==, 1);
+  g_assert_true (_lk_evaluate_view_get_inputs_ready (view));
+  g_assert_true (lk_evaluate_view_get_busy (view));
+  g_assert_null (_lk_evaluate_view_get_table (view));
+  g_assert_cmpuint (_lk_evaluate_view_get_n_done (view), ==, 0);
+  g_assert_false (_lk_eval_checkpoints_get_stopped (part));
+  g_assert_false (_lk_eval_checkpoints_get_waiting (part));
+  g_assert_cmpuint (lk_checkpoint_plot_get_n_markers (plot), ==, 6);
+  check_points (part, coll, NULL);
+
+  /* Both at work: the table at its first source, the part at its first
+   * point (Measure starts it, the rows stored now). Another collection:
+   * both are cancelled (the hooks return), and the new one's model is
+   * measured from scratch, not left "stopped" by the old job. */
+  _lk_eval_checkpoints_set_hook (part, part_hook, &g);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (part), "checkpoints.measure", NULL));
+  lk_test_wait_until (int_set, &g.part_seen, "the part at its first point");
+  g_assert_true (lk_eval_checkpoints_get_busy (part));
+  g_assert_true (lk_evaluate_view_get_busy (view));
+  g_assert_cmpint (g_atomic_int_get (&g.cancelled), ==, 0);
+  _lk_eval_checkpoints_set_hook (part, NULL, NULL);
+  _lk_evaluate_view_set_hook (view, NULL, NULL);     /* for the runs to come */
+  lk_test_window_open (window, other);
+  lk_test_wait_until (both_cancelled, &g, "both workers cancelled");
+  g_assert_null (_lk_evaluate_view_get_table (view));
+  w.runs = 2;
+  lk_test_wait_until (model_measured, &w, "the other collection's model measured");
+  /* One run for each collection: the cancelled one was not counted. */
+  g_assert_cmpuint (_lk_eval_checkpoints_get_n_runs (part), ==, 2);
+  g_assert_false (_lk_eval_checkpoints_get_stopped (part));
+  g_assert_cmpuint (lk_checkpoint_plot_get_n_markers (plot), ==, 6);
+  check_points (part, lk_session_get_collection (lk_window_get_session (window)), NULL);
+  wait_evaluated (view, 0);
+  g_assert_nonnull (_lk_evaluate_view_get_table (view));
+  g_assert_cmpstr (_lk_evaluate_view_get_table (view)->collection, ==,
+                   lk_collection_get_name (lk_session_get_collection (lk_window_get_session (window))));
+  lk_test_window_close (window);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -584,5 +756,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/evaluate/table-follows-labels", test_evaluate);
   g_test_add_func ("/ui/evaluate/checkpoint-plot", test_checkpoint_plot);
   g_test_add_func ("/ui/evaluate/checkpoints", test_checkpoints);
+  g_test_add_func ("/ui/evaluate/checkpoints-beside-table", test_checkpoints_beside_table);
   return g_test_run ();
 }

@@ -19,6 +19,9 @@ gboolean          _lk_eval_checkpoints_get_progress_shown (LkEvalCheckpoints *se
 guint             _lk_eval_checkpoints_get_n_runs  (LkEvalCheckpoints *self);
 guint             _lk_eval_checkpoints_get_n_embedded (LkEvalCheckpoints *self);
 gboolean          _lk_eval_checkpoints_get_stopped (LkEvalCheckpoints *self);
+/* Held, with something to measure that waits for the release. */
+gboolean          _lk_eval_checkpoints_get_waiting (LkEvalCheckpoints *self);
+const char       *_lk_eval_checkpoints_get_progress_text (LkEvalCheckpoints *self);
 
 /* Called in the worker before each point (@point of the job's order,
  * by step) is embedded and measured. */

@@ -6,7 +6,13 @@
  * What a job measures is keyed by a signature of its inputs — the
  * model's checkpoint and model files (step, time, size) and a count of
  * label changes — so the "sources-changed" that the job's own new
- * embeddings cause does not start it again. */
+ * embeddings cause does not start it again.
+ *
+ * The Evaluate view holds the part while its table prepares the inputs
+ * both measure on: a job that would start waits, says so, and starts from
+ * an idle once released (the release comes from inside the view's own
+ * handlers, e.g. of the collection changing, before this part has seen
+ * the change). */
 #include "config.h"
 
 #include <glib/gi18n.h>
@@ -57,6 +63,9 @@ struct _LkEvalCheckpoints
   gboolean          stopped;           /* the last job was cancelled */
   gboolean          updating_list;
   guint             refresh_source;
+  char             *hold;              /* why measuring waits (lk_eval_checkpoints_hold), or NULL */
+  guint             release_source;    /* the idle that starts what waited */
+  gboolean          showing_wait;      /* the progress area shows @hold */
   gint64            started_at;
   double            last_seconds;
 
@@ -91,11 +100,23 @@ static GParamSpec *properties[N_PROPS];
 
 static void start (LkEvalCheckpoints *self);
 
+/* Held, with a job that would start now: the first measuring (unless
+ * the person stopped it), or the model's inputs changed since. */
+static gboolean
+waiting (LkEvalCheckpoints *self)
+{
+  return self->hold != NULL && self->model != NULL && !self->running &&
+         gtk_widget_get_mapped (GTK_WIDGET (self)) &&
+         g_strcmp0 (self->signature, self->measured) != 0 &&
+         !(self->stopped && self->measured == NULL);
+}
+
 gboolean
 lk_eval_checkpoints_get_busy (LkEvalCheckpoints *self)
 {
   g_return_val_if_fail (LK_IS_EVAL_CHECKPOINTS (self), FALSE);
-  return self->running || self->refresh_source != 0 ||
+  return self->running || self->refresh_source != 0 || self->release_source != 0 ||
+         waiting (self) ||
          (self->model != NULL && self->measured == NULL && !self->stopped &&
           gtk_widget_get_mapped (GTK_WIDGET (self)));
 }
@@ -104,6 +125,38 @@ static void
 notify_busy (LkEvalCheckpoints *self)
 {
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
+}
+
+/* The job running, if any, is dropped: cancelled, and its answer and
+ * messages, which carry its cancellable, go nowhere. (Merely cancelled,
+ * its "stopped" would land on whatever the part shows next — which, held,
+ * would then never be measured.) */
+static void
+drop_job (LkEvalCheckpoints *self)
+{
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  self->cancellable = g_cancellable_new ();
+  self->running = FALSE;
+}
+
+/* While it waits, the progress area says why, with Cancel. */
+static void
+update_waiting (LkEvalCheckpoints *self)
+{
+  if (waiting (self))
+    {
+      gtk_label_set_label (self->progress_label, self->hold);
+      gtk_progress_bar_set_fraction (self->progress_bar, 0);
+      gtk_revealer_set_reveal_child (self->progress_revealer, TRUE);
+      self->showing_wait = TRUE;
+    }
+  else if (self->showing_wait)
+    {
+      self->showing_wait = FALSE;
+      if (!self->running)
+        gtk_revealer_set_reveal_child (self->progress_revealer, FALSE);
+    }
 }
 
 /* The plot ------------------------------------------------------------------------------ */
@@ -159,6 +212,8 @@ update_status (LkEvalCheckpoints *self)
     text = g_strdup_printf (_("Could not measure the checkpoints: %s"), self->error);
   else if (self->running)
     text = NULL;
+  else if (self->stopped && n == 0)
+    text = g_strdup (_("Cancelled before measuring; Measure starts it."));
   else if (self->stopped)
     /* TRANSLATORS: measuring checkpoints was cancelled: measured, in all */
     text = g_strdup_printf (_("Stopped with %u of %u points measured; Measure goes on from "
@@ -179,6 +234,7 @@ update_status (LkEvalCheckpoints *self)
     }
   gtk_label_set_label (self->status_label, text);
   gtk_widget_set_visible (GTK_WIDGET (self->status_label), text != NULL);
+  update_waiting (self);
 }
 
 /* The models ------------------------------------------------------------------------------ */
@@ -227,6 +283,11 @@ follow_signature (LkEvalCheckpoints *self, gboolean at_once)
     return;          /* on_measured() looks again */
   if (!gtk_widget_get_mapped (GTK_WIDGET (self)))
     return;          /* lk_eval_checkpoints_map() does */
+  if (self->hold != NULL)
+    {
+      update_status (self);   /* says it waits; the release looks again */
+      return;
+    }
   if (at_once || self->measured == NULL)
     {
       if (!self->stopped || self->measured != NULL)
@@ -300,8 +361,7 @@ refresh_models (LkEvalCheckpoints *self, gboolean at_once)
   if (g_strcmp0 (old, self->model) != 0)
     {
       /* Another model: its own points, from scratch. */
-      g_cancellable_cancel (self->cancellable);
-      self->running = FALSE;
+      drop_job (self);
       self->stopped = FALSE;
       g_clear_pointer (&self->measured, g_free);
       g_clear_pointer (&self->error, g_free);
@@ -839,9 +899,7 @@ start (LkEvalCheckpoints *self)
   g_clear_handle_id (&self->refresh_source, g_source_remove);
   if (self->collection == NULL || self->model == NULL)
     return;
-  g_cancellable_cancel (self->cancellable);
-  g_clear_object (&self->cancellable);
-  self->cancellable = g_cancellable_new ();
+  drop_job (self);
 
   j = g_new0 (Job, 1);
   j->collection = lk_collection_ref (self->collection);
@@ -857,6 +915,7 @@ start (LkEvalCheckpoints *self)
   self->measured = g_strdup (self->signature);
   self->running = TRUE;
   self->stopped = FALSE;
+  self->showing_wait = FALSE;
   self->n_embedded = 0;
   self->started_at = g_get_monotonic_time ();
   g_clear_pointer (&self->error, g_free);
@@ -876,8 +935,8 @@ refresh_timeout (gpointer data)
   LkEvalCheckpoints *self = data;
 
   self->refresh_source = 0;
-  if (!self->running)
-    start (self);
+  if (!self->running && self->hold == NULL)
+    start (self);     /* (held: the release starts it) */
   update_status (self);
   notify_busy (self);
   return G_SOURCE_REMOVE;
@@ -931,8 +990,7 @@ on_collection_changed (LkEvalCheckpoints *self)
 {
   LkCollection *coll = self->session != NULL ? lk_session_get_collection (self->session) : NULL;
 
-  g_cancellable_cancel (self->cancellable);
-  self->running = FALSE;
+  drop_job (self);
   self->stopped = FALSE;
   g_clear_handle_id (&self->refresh_source, g_source_remove);
   g_clear_pointer (&self->collection, lk_collection_unref);
@@ -1003,6 +1061,46 @@ lk_eval_checkpoints_get_model (LkEvalCheckpoints *self)
   return self->model;
 }
 
+void
+lk_eval_checkpoints_hold (LkEvalCheckpoints *self, const char *why)
+{
+  g_return_if_fail (LK_IS_EVAL_CHECKPOINTS (self));
+  g_return_if_fail (why != NULL);
+
+  if (g_strcmp0 (self->hold, why) == 0)
+    return;
+  g_free (self->hold);
+  self->hold = g_strdup (why);
+  update_status (self);
+  notify_busy (self);
+}
+
+static gboolean
+release_idle (gpointer data)
+{
+  LkEvalCheckpoints *self = data;
+
+  self->release_source = 0;
+  follow_signature (self, TRUE);
+  update_status (self);
+  notify_busy (self);
+  return G_SOURCE_REMOVE;
+}
+
+void
+lk_eval_checkpoints_release (LkEvalCheckpoints *self)
+{
+  g_return_if_fail (LK_IS_EVAL_CHECKPOINTS (self));
+
+  if (self->hold == NULL)
+    return;
+  g_clear_pointer (&self->hold, g_free);
+  if (self->release_source == 0)
+    self->release_source = g_idle_add (release_idle, self);
+  update_status (self);
+  notify_busy (self);
+}
+
 /* Actions -------------------------------------------------------------------------------- */
 
 static void
@@ -1023,6 +1121,13 @@ cancel_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
   g_clear_handle_id (&self->refresh_source, g_source_remove);
   if (self->running)
     g_cancellable_cancel (self->cancellable);
+  else if (waiting (self))
+    {
+      /* Not to start when the hold ends: stopped, as a job cancelled
+       * before its first point. */
+      self->stopped = TRUE;
+      g_clear_pointer (&self->measured, g_free);
+    }
   update_status (self);
   notify_busy (self);
 }
@@ -1047,6 +1152,7 @@ lk_eval_checkpoints_dispose (GObject *object)
   lk_eval_checkpoints_set_session (self, NULL);
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->refresh_source, g_source_remove);
+  g_clear_handle_id (&self->release_source, g_source_remove);
   if (self->relay != NULL)
     lk_progress_relay_close (self->relay);
   gtk_widget_dispose_template (GTK_WIDGET (self), LK_TYPE_EVAL_CHECKPOINTS);
@@ -1071,6 +1177,7 @@ lk_eval_checkpoints_finalize (GObject *object)
   g_free (self->signature);
   g_free (self->measured);
   g_free (self->error);
+  g_free (self->hold);
   G_OBJECT_CLASS (lk_eval_checkpoints_parent_class)->finalize (object);
 }
 
@@ -1199,6 +1306,18 @@ gboolean
 _lk_eval_checkpoints_get_stopped (LkEvalCheckpoints *self)
 {
   return self->stopped;
+}
+
+gboolean
+_lk_eval_checkpoints_get_waiting (LkEvalCheckpoints *self)
+{
+  return waiting (self);
+}
+
+const char *
+_lk_eval_checkpoints_get_progress_text (LkEvalCheckpoints *self)
+{
+  return gtk_label_get_label (self->progress_label);
 }
 
 void

@@ -12,7 +12,14 @@
  * every view), then evaluated with lk_evaluate() on the sets; each point
  * is plotted as it comes. Measured again when the model's checkpoints
  * (the session's training writes one, or ends) or the labels change, when
- * someone looks. */
+ * someone looks.
+ *
+ * It runs beside the Evaluate view's table (both in low-priority
+ * threads; neither shares an object with the other's worker), except while
+ * the table prepares what both measure on — the golden features, their
+ * relevance, the generated triplet sets —, which the part would otherwise
+ * compute a second time: the view holds the part then, and the part says
+ * it is waiting. */
 #pragma once
 
 #include <gtk/gtk.h>
@@ -34,5 +41,14 @@ void       lk_eval_checkpoints_set_model   (LkEvalCheckpoints *self,
 const char *lk_eval_checkpoints_get_model  (LkEvalCheckpoints *self);
 /* Measuring, or about to. */
 gboolean   lk_eval_checkpoints_get_busy    (LkEvalCheckpoints *self);
+/* While held, measuring does not start by itself: the part shows @why
+ * (translated) in its progress area, with Cancel, instead. A job already
+ * running goes on; Measure starts one at once. Holding again replaces
+ * the text. */
+void       lk_eval_checkpoints_hold        (LkEvalCheckpoints *self,
+                                            const char        *why);
+/* Ends the hold: what waited starts, from the main loop (not inside the
+ * caller). */
+void       lk_eval_checkpoints_release     (LkEvalCheckpoints *self);
 
 G_END_DECLS

@@ -27,5 +27,17 @@ gboolean           _lk_evaluate_view_get_progress_shown (LkEvaluateView *self);
 void               _lk_evaluate_view_get_last_run      (LkEvaluateView *self,
                                                         guint          *n_full,
                                                         guint          *n_partial);
+/* Whether the run going on has its triplet sets (and so the golden
+ * features and relevance) ready. */
+gboolean           _lk_evaluate_view_get_inputs_ready  (LkEvaluateView *self);
+
+/* Called in the worker before the triplet sets are prepared (@source
+ * NULL) and before each source is evaluated. */
+typedef void (*LkEvaluateViewHook) (const char   *source,
+                                    GCancellable *cancellable,
+                                    gpointer      data);
+void               _lk_evaluate_view_set_hook          (LkEvaluateView    *self,
+                                                        LkEvaluateViewHook hook,
+                                                        gpointer           data);
 
 G_END_DECLS

@@ -8,7 +8,15 @@
  * moment after they stop changing; and since Recall@1 and mAP@R depend
  * on neither the labels nor on anything but a source's rows, they are
  * kept per source and only the triplet columns are computed again
- * (triplets_only) for sources whose rows did not change. */
+ * (triplets_only) for sources whose rows did not change.
+ *
+ * The checkpoints part (LkEvalCheckpoints) is shown and measures beside
+ * the table, in its own thread, with its own progress and Cancel: on two
+ * cores both go at about half speed, so a model's few checkpoints are
+ * plotted long before a first table of Fashion-MNIST is done, rather than
+ * after it. Only while a run prepares its triplet sets — the golden
+ * features and their relevance, which the part measures on too and would
+ * otherwise compute a second time — the part is held, and says so. */
 #include "config.h"
 
 #include <glib/gi18n.h>
@@ -68,6 +76,7 @@ struct _LkEvaluateView
   GCancellable    *cancellable;      /* of the evaluation running */
   LkProgressRelay *relay;
   gboolean         running;
+  gboolean         inputs_ready;     /* the run's triplet sets are made */
   gboolean         stale;            /* the labels or sources changed since the table */
   gboolean         stopped;          /* the last run was stopped by the person */
   guint            refresh_source;
@@ -75,6 +84,8 @@ struct _LkEvaluateView
   guint            last_full;        /* sources of the last run evaluated fully */
   guint            last_partial;     /* … and only for their triplet columns */
   double           last_seconds;
+  LkEvaluateViewHook hook;
+  gpointer         hook_data;
 };
 
 G_DEFINE_FINAL_TYPE (LkEvaluateView, lk_evaluate_view, GTK_TYPE_WIDGET)
@@ -89,6 +100,32 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 static void start (LkEvaluateView *self, gboolean from_scratch);
+
+/* The checkpoints part waits while the table makes what both measure on:
+ * the triplet sets of the run going on, or of the first run, which waits
+ * for the list of sources. */
+static void
+update_hold (LkEvaluateView *self)
+{
+  gboolean preparing = self->running && !self->inputs_ready;
+  gboolean first_soon = self->collection != NULL && self->table == NULL && !self->running &&
+                        !self->stopped && self->service != NULL &&
+                        !lk_search_service_get_sources_listed (self->service);
+
+  if (preparing || first_soon)
+    lk_eval_checkpoints_hold (self->checkpoints,
+                              _("Waiting for the table to prepare the triplet sets…"));
+  else
+    lk_eval_checkpoints_release (self->checkpoints);
+}
+
+/* "message" (the status page) or "table", which shows the table too. */
+static void
+show_page (LkEvaluateView *self, const char *name)
+{
+  gtk_stack_set_visible_child_name (self->stack, name);
+  gtk_widget_set_visible (GTK_WIDGET (self->column_view), g_str_equal (name, "table"));
+}
 
 /* The run in progress, if any, is dropped: its answer goes nowhere. */
 static void
@@ -292,7 +329,7 @@ show_table (LkEvaluateView *self, LkEvalTable *t)
   g_list_store_splice (self->rows, 0, g_list_model_get_n_items (G_LIST_MODEL (self->rows)),
                        items->pdata, items->len);
   show_plot (self, t);
-  gtk_stack_set_visible_child_name (self->stack, "table");
+  show_page (self, "table");
 }
 
 /* Evaluating in a worker ---------------------------------------------------------- */
@@ -304,6 +341,9 @@ typedef struct {
   LkProgressRelay *relay;
   guint            offset;       /* progress: sources done before this run */
   guint            total;
+  GCancellable    *cancellable;
+  LkEvaluateViewHook hook;       /* for the tests */
+  gpointer         hook_data;
 } EvalJob;
 
 typedef struct {
@@ -319,6 +359,7 @@ eval_job_free (EvalJob *j)
   g_strfreev (j->full);
   g_strfreev (j->partial);
   lk_progress_relay_unref (j->relay);
+  g_object_unref (j->cancellable);
   g_free (j);
 }
 
@@ -334,7 +375,10 @@ static void
 on_eval_progress (const char *source, guint done, guint total, gpointer data)
 {
   EvalJob *j = data;
+
   lk_progress_relay_post (j->relay, source != NULL ? source : "", j->offset + done, j->total);
+  if (j->hook != NULL && source != NULL)
+    j->hook (source, j->cancellable, j->hook_data);
 }
 
 static LkEvalTable *
@@ -358,6 +402,8 @@ eval_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
   gint64 t0 = g_get_monotonic_time ();
 
   j->total = g_strv_length (j->full) + g_strv_length (j->partial);
+  if (j->hook != NULL)
+    j->hook (NULL, cancellable, j->hook_data);
   if (j->full[0] != NULL)
     r->full = run_one (j, j->full, FALSE, cancellable, &error);
   j->offset = g_strv_length (j->full);
@@ -486,6 +532,7 @@ on_evaluated (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   self->running = FALSE;
   gtk_revealer_set_reveal_child (self->progress_revealer, FALSE);
+  update_hold (self);
   if (r == NULL)
     {
       self->stopped = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
@@ -530,6 +577,12 @@ on_relay (const char *source, guint done, guint total, gpointer user_data)
 
   if (!self->running)
     return;
+  /* A source's turn: the triplet sets are made. */
+  if (!self->inputs_ready)
+    {
+      self->inputs_ready = TRUE;
+      update_hold (self);
+    }
   if (source == NULL || *source == '\0')
     text = g_strdup (_("Finishing the table…"));
   else
@@ -578,6 +631,9 @@ start (LkEvaluateView *self, gboolean from_scratch)
   j->full = g_strv_builder_end (full);
   j->partial = g_strv_builder_end (partial);
   j->relay = lk_progress_relay_ref (self->relay);
+  j->cancellable = g_object_ref (self->cancellable);
+  j->hook = self->hook;
+  j->hook_data = self->hook_data;
   call = g_new0 (EvalCall, 1);
   g_weak_ref_init (&call->view, self);
   call->order = g_strv_builder_end (order);
@@ -585,8 +641,10 @@ start (LkEvaluateView *self, gboolean from_scratch)
   self->last_partial = g_strv_length (j->partial);
 
   self->running = TRUE;
+  self->inputs_ready = FALSE;
   self->stale = FALSE;
   self->stopped = FALSE;
+  update_hold (self);
   gtk_label_set_label (self->progress_label, _("Preparing the triplet sets…"));
   gtk_progress_bar_set_fraction (self->progress_bar, 0);
   gtk_revealer_set_reveal_child (self->progress_revealer, TRUE);
@@ -598,7 +656,7 @@ start (LkEvaluateView *self, gboolean from_scratch)
                                       _("Each baseline and model is measured on the triplets "
                                         "and the categories. The first time, features are "
                                         "computed too."));
-      gtk_stack_set_visible_child_name (self->stack, "message");
+      show_page (self, "message");
     }
   task = g_task_new (NULL, self->cancellable, on_evaluated, call);
   g_task_set_task_data (task, j, (GDestroyNotify) eval_job_free);
@@ -664,6 +722,7 @@ on_sources_changed (LkEvaluateView *self)
   if (self->table == NULL && !self->running && !self->stopped &&
       gtk_widget_get_mapped (GTK_WIDGET (self)))
     start (self, FALSE);
+  update_hold (self);
 }
 
 /* Following the session ------------------------------------------------------------------ */
@@ -689,7 +748,7 @@ on_collection_changed (LkEvaluateView *self)
   lk_status_page_set_spinning (self->status_page, FALSE);
   lk_status_page_set_title (self->status_page, NULL);
   lk_status_page_set_description (self->status_page, NULL);
-  gtk_stack_set_visible_child_name (self->stack, "message");
+  show_page (self, "message");
   if (coll != NULL)
     {
       g_autofree char *title = g_strdup_printf (_("Evaluation of %s"), lk_collection_get_name (coll));
@@ -698,6 +757,7 @@ on_collection_changed (LkEvaluateView *self)
       if (gtk_widget_get_mapped (GTK_WIDGET (self)))
         start (self, FALSE);
     }
+  update_hold (self);
   update_status (self);
   notify_busy (self);
 }
@@ -736,11 +796,14 @@ lk_evaluate_view_map (GtkWidget *widget)
 {
   LkEvaluateView *self = LK_EVALUATE_VIEW (widget);
 
-  GTK_WIDGET_CLASS (lk_evaluate_view_parent_class)->map (widget);
-  /* The first evaluation is for when someone looks. */
+  /* The first evaluation is for when someone looks. Started (or held
+   * for) before the children are mapped: the checkpoints part starts
+   * measuring when it is mapped, unless the table holds it. */
   if (self->collection != NULL && !self->running && !self->stopped &&
       (self->table == NULL || self->stale))
     start (self, FALSE);
+  update_hold (self);
+  GTK_WIDGET_CLASS (lk_evaluate_view_parent_class)->map (widget);
 }
 
 static void
@@ -962,6 +1025,19 @@ gboolean
 _lk_evaluate_view_get_progress_shown (LkEvaluateView *self)
 {
   return gtk_revealer_get_reveal_child (self->progress_revealer);
+}
+
+gboolean
+_lk_evaluate_view_get_inputs_ready (LkEvaluateView *self)
+{
+  return self->inputs_ready;
+}
+
+void
+_lk_evaluate_view_set_hook (LkEvaluateView *self, LkEvaluateViewHook hook, gpointer data)
+{
+  self->hook = hook;
+  self->hook_data = data;
 }
 
 void
