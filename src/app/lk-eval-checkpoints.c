@@ -213,6 +213,7 @@ update_status (LkEvalCheckpoints *self)
   else if (self->running)
     text = NULL;
   else if (self->stopped && n == 0)
+    /* TRANSLATORS: cancelled while waiting for the table; "Measure" is the button */
     text = g_strdup (_("Cancelled before measuring; Measure starts it."));
   else if (self->stopped)
     /* TRANSLATORS: measuring checkpoints was cancelled: measured, in all */

@@ -113,8 +113,12 @@ update_hold (LkEvaluateView *self)
                         !lk_search_service_get_sources_listed (self->service);
 
   if (preparing || first_soon)
-    lk_eval_checkpoints_hold (self->checkpoints,
-                              _("Waiting for the table to prepare the triplet sets…"));
+    {
+      /* TRANSLATORS: the checkpoints part waits while the evaluation table makes the
+       * triplet sets both measure on */
+      const char *why = _("Waiting for the table to prepare the triplet sets…");
+      lk_eval_checkpoints_hold (self->checkpoints, why);
+    }
   else
     lk_eval_checkpoints_release (self->checkpoints);
 }
