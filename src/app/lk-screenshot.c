@@ -19,6 +19,7 @@ typedef struct {
   char     *action;           /* activated on the view once shown, or NULL */
   int       image;            /* -1: none */
   double    wait_s;           /* at least this long after preparing */
+  gboolean  busy_ok;          /* then shoot, at work or not */
   gint64    prepared_at;
   gboolean  prepared;
   guint     quiet;
@@ -146,7 +147,8 @@ poll_settled (gpointer data)
 
   if (g_get_monotonic_time () - shot->prepared_at < shot->wait_s * G_USEC_PER_SEC)
     return G_SOURCE_CONTINUE;
-  busy = lk_thumbnailer_get_n_pending (lk_session_get_thumbnailer (session)) > 0 || view_busy (shot);
+  busy = lk_thumbnailer_get_n_pending (lk_session_get_thumbnailer (session)) > 0 ||
+         (!shot->busy_ok && view_busy (shot));
   shot->quiet = busy ? 0 : shot->quiet + 1;
   if (shot->quiet < QUIET_POLLS)
     return G_SOURCE_CONTINUE;
@@ -180,6 +182,7 @@ lk_screenshot_start (LkWindow *window)
   shot->image = image != NULL && *image != '\0' ? atoi (image) : -1;
   shot->action = action != NULL && *action != '\0' ? g_strdup (action) : NULL;
   shot->wait_s = wait != NULL && *wait != '\0' ? g_ascii_strtod (wait, NULL) : 0;
+  shot->busy_ok = g_strcmp0 (g_getenv ("LIKENESS_SCREENSHOT_BUSY"), "1") == 0;
   if (size != NULL && sscanf (size, "%dx%d", &width, &height) == 2 && width > 0 && height > 0)
     gtk_window_set_default_size (GTK_WINDOW (window), width, height);
   g_timeout_add_full (G_PRIORITY_LOW, POLL_MS, poll_settled, shot, (GDestroyNotify) shot_free);

@@ -12,6 +12,11 @@
  *                                    view or, failing that, on any other view
  *                                    (training.minutes(2.0) training.start)
  *   LIKENESS_SCREENSHOT_WAIT=S       wait at least S seconds after that
+ *   LIKENESS_SCREENSHOT_BUSY=1       then shoot even if the view is still at
+ *                                    work (a view in progress: Evaluate with
+ *                                    the table and the checkpoints both
+ *                                    computing); the environment of
+ *                                    build-aux/screenshot passes it through
  *
  * "Settled": a collection is open, nothing is opening, the thumbnailer
  * has no request left and the view is not busy (its "busy" property:
