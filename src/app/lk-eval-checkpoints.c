@@ -1096,8 +1096,11 @@ lk_eval_checkpoints_release (LkEvalCheckpoints *self)
   if (self->hold == NULL)
     return;
   g_clear_pointer (&self->hold, g_free);
+  /* At the default priority, as the workers' results: a default idle
+   * waits behind every frame, and a window that keeps drawing (the
+   * table's spinner, on a slow renderer) would keep the part waiting. */
   if (self->release_source == 0)
-    self->release_source = g_idle_add (release_idle, self);
+    self->release_source = g_idle_add_full (G_PRIORITY_DEFAULT, release_idle, self, NULL);
   update_status (self);
   notify_busy (self);
 }
