@@ -2,8 +2,7 @@
  * pipeline (augment.h) and the model store:
  *  - every preset × ablation builds, with the shapes DESIGN.md §1 gives
  *    for the paper's net and FLOP counts in each preset's range; the
- *    initial weights damp exactly the shallow part of the embedding, and
- *    its principal-directions start finds a known covariance's axes;
+ *    initial weights damp exactly the shallow part of the embedding;
  *  - the pipeline against naive double-precision references: identity,
  *    shifts with edge clamping, bilinear resampling, channel conversion,
  *    mirroring; the shift/flip draws are uniform (χ² test) and
@@ -144,103 +143,6 @@ test_init_shallow_weight (void)
       lk_nn_net_free (full);
       lk_nn_net_free (damped);
     }
-}
-
-/* The embedding layer's principal-directions start against data whose
- * covariance is known exactly: points μ ± s_j·e_j over a random
- * orthonormal basis e_j have mean μ and covariance Σ_j (s_j²/d)·e_j·e_jᵀ,
- * so row o must be ±e_o (eigenvalues 1/(j+1), distinct) and its bias
- * −e_o·μ; the shallow columns keep their values. */
-static void
-test_init_embedding_pca (void)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(LkNnSpec) s = NULL, conv = NULL;
-  g_autoptr(LkNnNet) net = NULL, convnet = NULL;
-  g_autoptr(GRand) rand = g_rand_new_with_seed (11);
-  g_autofree double *basis = NULL, *mu = NULL;
-  g_autofree float *x = NULL, *before = NULL;
-  const LkNnTensorInfo *w;
-  const float *after, *bias;
-  guint d, in, k;
-  LkModelConfig c;
-
-  lk_model_config_init (&c);
-  c.preset = LK_PRESET_TINY;
-  s = lk_model_build_spec (&c, &error);
-  g_assert_no_error (error);
-  net = lk_nn_net_new (s, 1, 1, 0, &error);
-  g_assert_no_error (error);
-  lk_model_init_params (net, &c, 3, 0.25f);
-  d = node (s, "deep_norm")->c;
-  w = lk_nn_spec_get_tensor (s, lk_nn_spec_find_tensor (s, "emb_fc.weight"));
-  in = w->shape[1];
-  k = w->shape[0];
-  g_assert_cmpuint (k, <, d);
-
-  /* A random orthonormal basis (Gram–Schmidt, twice for accuracy). */
-  basis = g_new (double, (gsize) d * d);
-  for (gsize i = 0; i < (gsize) d * d; i++)
-    basis[i] = g_rand_double_range (rand, -1, 1);
-  for (guint pass = 0; pass < 2; pass++)
-    for (guint j = 0; j < d; j++)
-      {
-        double *e = basis + (gsize) j * d, norm = 0;
-        for (guint q = 0; q < j; q++)
-          {
-            const double *f = basis + (gsize) q * d;
-            double dot = 0;
-            for (guint i = 0; i < d; i++)
-              dot += e[i] * f[i];
-            for (guint i = 0; i < d; i++)
-              e[i] -= dot * f[i];
-          }
-        for (guint i = 0; i < d; i++)
-          norm += e[i] * e[i];
-        for (guint i = 0; i < d; i++)
-          e[i] /= sqrt (norm);
-      }
-  mu = g_new (double, d);
-  for (guint i = 0; i < d; i++)
-    mu[i] = g_rand_double_range (rand, 0, 0.2);
-  x = g_new (float, 2 * (gsize) d * d);
-  for (guint j = 0; j < d; j++)
-    {
-      double sj = sqrt (d / (j + 1.0));
-      for (guint i = 0; i < d; i++)
-        {
-          x[(2 * (gsize) j) * d + i] = (float) (mu[i] + sj * basis[(gsize) j * d + i]);
-          x[(2 * (gsize) j + 1) * d + i] = (float) (mu[i] - sj * basis[(gsize) j * d + i]);
-        }
-    }
-
-  before = g_memdup2 (lk_nn_net_get_params (net) + w->offset, w->size * sizeof (float));
-  g_assert_true (lk_model_init_embedding_pca (net, x, 2 * d, d, &error));
-  g_assert_no_error (error);
-  after = lk_nn_net_get_params (net) + w->offset;
-  bias = lk_nn_net_get_param (net, "emb_fc.bias");
-  for (guint o = 0; o < k; o++)
-    {
-      double dot = 0, b = 0;
-      for (guint i = 0; i < d; i++)
-        {
-          dot += after[(gsize) o * in + i] * basis[(gsize) o * d + i];
-          b -= after[(gsize) o * in + i] * mu[i];
-        }
-      g_assert_cmpfloat (fabs (fabs (dot) - 1), <, 1e-4);
-      g_assert_cmpfloat (fabs (bias[o] - b), <, 1e-4);
-      for (guint i = d; i < in; i++)
-        g_assert_cmpfloat (after[(gsize) o * in + i], ==, before[(gsize) o * in + i]);
-    }
-
-  /* A ConvNet has no embedding layer to start. */
-  c.ablation = LK_ABLATION_CONVNET;
-  conv = lk_model_build_spec (&c, &error);
-  g_assert_no_error (error);
-  convnet = lk_nn_net_new (conv, 1, 1, 0, &error);
-  g_assert_no_error (error);
-  g_assert_false (lk_model_init_embedding_pca (convnet, x, 2 * d, d, &error));
-  g_assert_error (error, LK_ERROR, LK_ERROR_INVALID);
 }
 
 /* The paper's network, shape by shape (DESIGN.md §1, issue 4). */
@@ -738,7 +640,6 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/model/presets", test_presets_build);
   g_test_add_func ("/engine/model/paper-shapes", test_paper_shapes);
   g_test_add_func ("/engine/model/init-shallow-weight", test_init_shallow_weight);
-  g_test_add_func ("/engine/model/init-embedding-pca", test_init_embedding_pca);
   g_test_add_func ("/engine/model/bad-config", test_bad_config);
   g_test_add_func ("/engine/model/names", test_names);
   g_test_add_func ("/engine/augment/reference", test_augment_reference);

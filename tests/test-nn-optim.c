@@ -1,8 +1,8 @@
 /* test-nn-optim.c — the optimiser and the net's contracts around a step:
  *  - SGD updates against values computed by hand from the documented
  *    rule (plain and Nesterov momentum, weight decay on weights only,
- *    clipping by the global norm), a tensor's learning-rate scale, and
- *    the learning-rate schedules at chosen steps;
+ *    clipping by the global norm), and the learning-rate schedules at
+ *    chosen steps;
  *  - a sub-graph runs alone: forward/backward of one output touch only its
  *    branch's parameter gradients, and the other output's nodes don't run;
  *  - determinism: the same seed and thread count give bit-identical
@@ -110,46 +110,6 @@ test_sgd_update (void)
         g_assert_cmpfloat (lk_nn_net_get_grads (net)[wi], ==, g[wi]);
         g_clear_pointer (&w0, g_free);
       }
-}
-
-/* A tensor's learning-rate scale multiplies its step and only its step. */
-static void
-test_lr_scale (void)
-{
-  g_autoptr(LkNnSpec) spec = two_head_spec ();
-  g_autoptr(LkNnNet) net = lk_nn_net_new (spec, 2, 1, 0, NULL);
-  gsize n = lk_nn_net_get_n_params (net);
-  g_autofree float *g = random_floats (n, 5, -1, 1), *w0 = NULL;
-  g_autoptr(LkNnSgd) sgd = NULL;
-  LkNnSgdParams p;
-  const LkNnTensorInfo *emb = lk_nn_spec_get_tensor (spec, lk_nn_spec_find_tensor (spec, "emb.weight"));
-  const LkNnTensorInfo *dfc = lk_nn_spec_get_tensor (spec, lk_nn_spec_find_tensor (spec, "dfc.weight"));
-  const LkNnTensorInfo *emb_b = lk_nn_spec_get_tensor (spec, lk_nn_spec_find_tensor (spec, "emb.bias"));
-
-  lk_nn_net_init_params (net, 3);
-  memcpy (lk_nn_net_get_grads (net), g, n * sizeof (float));
-  w0 = g_memdup2 (lk_nn_net_get_params (net), n * 4);
-  lk_nn_sgd_params_init (&p);
-  p.lr = 0.1f;
-  p.momentum = 0;
-  p.weight_decay = 0;
-  sgd = lk_nn_sgd_new (net, &p);
-  g_assert_cmpfloat (lk_nn_sgd_get_lr_scale (sgd, "emb.weight"), ==, 1.0f);
-  g_assert_true (lk_nn_sgd_set_lr_scale (sgd, "emb.weight", 10.0f));
-  g_assert_true (lk_nn_sgd_set_lr_scale (sgd, "dfc.weight", 0.0f));
-  g_assert_false (lk_nn_sgd_set_lr_scale (sgd, "nonesuch.weight", 2.0f));
-  g_assert_cmpfloat (lk_nn_sgd_get_lr_scale (sgd, "emb.weight"), ==, 10.0f);
-  g_assert_cmpfloat (lk_nn_sgd_get_lr_scale (sgd, "nonesuch.weight"), ==, 0.0f);
-  g_assert_cmpfloat (lk_nn_sgd_step (sgd, NULL), ==, p.lr);
-  for (gsize i = 0; i < emb->size; i++)
-    g_assert_cmpfloat (fabs (lk_nn_net_get_params (net)[emb->offset + i]
-                             - (w0[emb->offset + i] - 1.0f * g[emb->offset + i])), <, 1e-6);
-  for (gsize i = 0; i < dfc->size; i++)
-    g_assert_cmpfloat (lk_nn_net_get_params (net)[dfc->offset + i], ==, w0[dfc->offset + i]);
-  /* The bias of the scaled layer is a tensor of its own: unscaled. */
-  for (gsize i = 0; i < emb_b->size; i++)
-    g_assert_cmpfloat (fabs (lk_nn_net_get_params (net)[emb_b->offset + i]
-                             - (w0[emb_b->offset + i] - 0.1f * g[emb_b->offset + i])), <, 1e-6);
 }
 
 static void
@@ -346,7 +306,6 @@ main (int argc, char **argv)
 {
   lk_test_init (&argc, &argv);
   g_test_add_func ("/engine/nn/optim/sgd-update", test_sgd_update);
-  g_test_add_func ("/engine/nn/optim/lr-scale", test_lr_scale);
   g_test_add_func ("/engine/nn/optim/schedules", test_schedules);
   g_test_add_func ("/engine/nn/net/subgraph", test_subgraph);
   g_test_add_func ("/engine/nn/net/determinism", test_determinism);

@@ -140,10 +140,10 @@ typedef struct {
   gint64   steps, pretrain_steps, ranking_steps;
   gboolean resume, no_embed, eval, flip;
   double   pretrain_lr, ranking_lr, gap, weight_decay, keep, pretrain_share, out_of_class;
-  double   ranking_softmax, shallow_init, new_layers_lr;
+  double   ranking_softmax, shallow_init;
   double   checkpoint_minutes;
   gint64   checkpoint_steps, seed;
-  int      shift, pretrain_batch, ranking_batch, buffer_size, max_images, keep_checkpoints, pca_init;
+  int      shift, pretrain_batch, ranking_batch, buffer_size, max_images, keep_checkpoints;
 } Args;
 
 /* Applies the options given (−1 / NaN = not given) over the defaults. */
@@ -178,7 +178,6 @@ apply_args (const Args *a, LkTrainParams *p, GError **error)
   SET (gap, (float) a->gap, a->gap >= 0);
   SET (ranking_softmax, (float) a->ranking_softmax, a->ranking_softmax >= 0);
   SET (shallow_init, (float) a->shallow_init, a->shallow_init >= 0);
-  SET (new_layers_lr, (float) a->new_layers_lr, a->new_layers_lr >= 0);
   SET (weight_decay, (float) a->weight_decay, a->weight_decay >= 0);
   SET (keep, (float) a->keep, a->keep > 0);
   SET (pretrain_share, (float) a->pretrain_share, a->pretrain_share >= 0);
@@ -192,7 +191,6 @@ apply_args (const Args *a, LkTrainParams *p, GError **error)
   SET (ranking_batch, (guint) a->ranking_batch, a->ranking_batch > 0);
   SET (sampler.buffer_size, (guint) a->buffer_size, a->buffer_size > 0);
   SET (max_images, (guint) a->max_images, a->max_images >= 0);
-  SET (pca_init, (guint) a->pca_init, a->pca_init >= 0);
 #undef SET
   p->flip = a->flip;
   p->embed_when_done = !a->no_embed;
@@ -305,11 +303,9 @@ lk_cli_train (int argc, char **argv)
   Args a = {
     .steps = -1, .pretrain_steps = -1, .ranking_steps = -1,
     .pretrain_lr = -1, .ranking_lr = -1, .gap = -1, .weight_decay = -1, .keep = -1,
-    .pretrain_share = -1, .out_of_class = -1, .ranking_softmax = -1, .shallow_init = -1, .new_layers_lr = -1,
-    .checkpoint_minutes = -1,
+    .pretrain_share = -1, .out_of_class = -1, .ranking_softmax = -1, .shallow_init = -1, .checkpoint_minutes = -1,
     .checkpoint_steps = -1, .seed = -1,
     .shift = -1, .pretrain_batch = -1, .ranking_batch = -1, .buffer_size = -1, .max_images = -1,
-    .pca_init = -1,
     .keep_checkpoints = -1,
   };
   int status = train (argc, argv, &a);
@@ -356,11 +352,6 @@ train (int argc, char **argv, Args *a)
       N_("Weight of the softmax loss kept while ranking (default per preset: photo 1, else 0)"), N_("W") },
     { "shallow-init", 0, 0, G_OPTION_ARG_DOUBLE, &a->shallow_init,
       N_("Initial weight of the shallow branches in the embedding (default per preset: photo 0.25, else 1)"), N_("W") },
-    { "pca-init", 0, 0, G_OPTION_ARG_INT, &a->pca_init,
-      N_("Start the embedding layer from the principal directions of N images' deep features "
-         "(default 0: a random start)"), N_("N") },
-    { "new-layers-lr", 0, 0, G_OPTION_ARG_DOUBLE, &a->new_layers_lr,
-      N_("Ranking: learning-rate factor of the layers pre-training did not train (default 1)"), N_("F") },
     { "weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &a->weight_decay,
       N_("Weight decay λ (default 0.001)"), N_("L") },
     { "keep", 0, 0, G_OPTION_ARG_DOUBLE, &a->keep,

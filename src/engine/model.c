@@ -2,9 +2,7 @@
  * LkNnSpecs (see model.h for the shapes and why). */
 #include "config.h"
 
-#include <cblas.h>
 #include <glib/gi18n.h>
-#include <string.h>
 
 #include "error.h"
 #include "model.h"
@@ -271,96 +269,6 @@ lk_model_init_params (LkNnNet *net, const LkModelConfig *config, guint64 seed,
       for (guint i = deep; i < w->shape[1]; i++)
         row[i] *= shallow_weight;
     }
-}
-
-/* LAPACK's symmetric eigen-solver, which OpenBLAS carries (no header of
- * its own in Debian's libopenblas-dev); gfortran's ABI, with the hidden
- * lengths of the three one-character arguments. */
-extern void dsyevr_ (const char *jobz, const char *range, const char *uplo, const int *n,
-                     double *a, const int *lda, const double *vl, const double *vu,
-                     const int *il, const int *iu, const double *abstol, int *m, double *w,
-                     double *z, const int *ldz, int *isuppz, double *work, const int *lwork,
-                     int *iwork, const int *liwork, int *info, size_t, size_t, size_t);
-
-gboolean
-lk_model_init_embedding_pca (LkNnNet *net, const float *deep, guint n, guint dim, GError **error)
-{
-  const LkNnSpec *spec;
-  const LkNnTensorInfo *wi;
-  float *w, *bias;
-  int t, d = (int) dim, k, il, iu, found = 0, info = 0, lwork = -1, liwork = -1, iwq = 0;
-  double vl = 0, vu = 0, abstol = 0, wq = 0;
-  g_autofree double *mu = NULL, *xc = NULL, *cov = NULL, *vals = NULL, *vecs = NULL;
-  g_autofree double *work = NULL;
-  g_autofree int *iwork = NULL, *support = NULL;
-
-  g_return_val_if_fail (net != NULL && deep != NULL && n >= 2 && dim > 0, FALSE);
-  spec = lk_nn_net_get_spec (net);
-  t = lk_nn_spec_find_tensor (spec, "emb_fc.weight");
-  wi = t >= 0 ? lk_nn_spec_get_tensor (spec, t) : NULL;
-  if (wi == NULL || wi->shape[1] < dim || lk_nn_net_get_param (net, "emb_fc.bias") == NULL)
-    {
-      g_set_error (error, LK_ERROR, LK_ERROR_INVALID,
-                   _("The network has no embedding layer reading %u deep features"), dim);
-      return FALSE;
-    }
-  k = (int) MIN (wi->shape[0], dim);
-
-  /* The covariance of the centred features, in double. */
-  mu = g_new0 (double, dim);
-  for (guint i = 0; i < n; i++)
-    for (guint j = 0; j < dim; j++)
-      mu[j] += deep[(gsize) i * dim + j];
-  for (guint j = 0; j < dim; j++)
-    mu[j] /= n;
-  xc = g_new (double, (gsize) n * dim);
-  for (guint i = 0; i < n; i++)
-    for (guint j = 0; j < dim; j++)
-      xc[(gsize) i * dim + j] = deep[(gsize) i * dim + j] - mu[j];
-  cov = g_new0 (double, (gsize) dim * dim);
-  cblas_dsyrk (CblasRowMajor, CblasUpper, CblasTrans, d, (int) n, 1.0 / n, xc, d, 0.0, cov, d);
-  g_clear_pointer (&xc, g_free);
-  /* Row-major upper is column-major lower. */
-
-  vals = g_new (double, dim);
-  vecs = g_new (double, (gsize) dim * k);
-  support = g_new (int, 2 * (gsize) k);
-  il = d - k + 1;
-  iu = d;
-  dsyevr_ ("V", "I", "L", &d, cov, &d, &vl, &vu, &il, &iu, &abstol, &found, vals, vecs, &d,
-           support, &wq, &lwork, &iwq, &liwork, &info, 1, 1, 1);
-  if (info == 0)
-    {
-      lwork = (int) wq;
-      liwork = iwq;
-      work = g_new (double, MAX (1, lwork));
-      iwork = g_new (int, MAX (1, liwork));
-      dsyevr_ ("V", "I", "L", &d, cov, &d, &vl, &vu, &il, &iu, &abstol, &found, vals, vecs, &d,
-               support, work, &lwork, iwork, &liwork, &info, 1, 1, 1);
-    }
-  if (info != 0 || found != k)
-    {
-      g_set_error (error, LK_ERROR, LK_ERROR_FAILED,
-                   _("Could not find the principal directions of the deep features "
-                     "(LAPACK dsyevr: %d)"), info);
-      return FALSE;
-    }
-
-  /* Eigenvalues come in ascending order: row o gets the (o+1)-th largest. */
-  w = lk_nn_net_get_params (net) + wi->offset;
-  bias = lk_nn_net_get_param (net, "emb_fc.bias");
-  for (int o = 0; o < k; o++)
-    {
-      const double *v = vecs + (gsize) (k - 1 - o) * dim;
-      double b = 0;
-      for (guint j = 0; j < dim; j++)
-        {
-          w[(gsize) o * wi->shape[1] + j] = (float) v[j];
-          b -= v[j] * mu[j];
-        }
-      bias[o] = (float) b;
-    }
-  return TRUE;
 }
 
 LkNnSpec *

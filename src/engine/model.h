@@ -110,17 +110,4 @@ LkNnSpec *lk_model_build_spec  (const LkModelConfig *config, GError **error);
 void      lk_model_init_params (LkNnNet *net, const LkModelConfig *config, guint64 seed,
                                 float shallow_weight);
 
-/* Starts the embedding layer where the pre-trained deep branch already
- * is: its rows' deep-branch columns become the top principal directions
- * of @deep (@n rows of the deep branch's @dim l2-normalised features,
- * e.g. a sample of the collection) and its bias centres them, so the
- * embedding begins as the ConvNet's features' best linear projection
- * instead of a random one. The layer's other columns (shallow branches,
- * golden features) keep their values; rows beyond @dim too. FALSE with
- * LK_ERROR_INVALID if the net has no embedding layer reading @dim deep
- * features first, LK_ERROR_FAILED if the eigen-solver fails (the layer is
- * then left as it was). */
-gboolean  lk_model_init_embedding_pca (LkNnNet *net, const float *deep, guint n, guint dim,
-                                       GError **error);
-
 G_END_DECLS

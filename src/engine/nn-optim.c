@@ -13,8 +13,6 @@ struct _LkNnSgd
   LkNnNet *net;
   LkNnSgdParams params;
   guint64 step;
-  guint n_tensors;
-  float *lr_scale;   /* per parameter tensor, 1 unless set */
 };
 
 void
@@ -83,19 +81,12 @@ lk_nn_sgd_new (LkNnNet *net, const LkNnSgdParams *params)
   sgd = g_new0 (LkNnSgd, 1);
   sgd->net = net;
   sgd->params = *params;
-  sgd->n_tensors = lk_nn_spec_get_n_tensors (lk_nn_net_get_spec (net));
-  sgd->lr_scale = g_new (float, MAX (1, sgd->n_tensors));
-  for (guint t = 0; t < sgd->n_tensors; t++)
-    sgd->lr_scale[t] = 1.0f;
   return sgd;
 }
 
 void
 lk_nn_sgd_free (LkNnSgd *sgd)
 {
-  if (sgd == NULL)
-    return;
-  g_free (sgd->lr_scale);
   g_free (sgd);
 }
 
@@ -123,12 +114,12 @@ lk_nn_sgd_step (LkNnSgd *sgd, double *grad_norm)
   for (guint t = 0; t < lk_nn_spec_get_n_tensors (spec); t++)
     {
       const LkNnTensorInfo *info = lk_nn_spec_get_tensor (spec, t);
-      float lambda = info->decay ? p->weight_decay : 0.0f, lr_t = lr * sgd->lr_scale[t];
+      float lambda = info->decay ? p->weight_decay : 0.0f;
       for (gsize i = info->offset; i < info->offset + info->size; i++)
         {
           float gi = g[i] * clip + lambda * w[i];
           v[i] = mu * v[i] + gi;
-          w[i] -= lr_t * (p->nesterov ? gi + mu * v[i] : v[i]);
+          w[i] -= lr * (p->nesterov ? gi + mu * v[i] : v[i]);
         }
     }
   sgd->step++;
@@ -164,28 +155,4 @@ LkNnNet *
 lk_nn_sgd_get_net (LkNnSgd *sgd)
 {
   return sgd->net;
-}
-
-gboolean
-lk_nn_sgd_set_lr_scale (LkNnSgd *sgd, const char *tensor, float scale)
-{
-  int t;
-
-  g_return_val_if_fail (sgd != NULL && tensor != NULL, FALSE);
-  g_return_val_if_fail (scale >= 0 && isfinite (scale), FALSE);
-  t = lk_nn_spec_find_tensor (lk_nn_net_get_spec (sgd->net), tensor);
-  if (t < 0)
-    return FALSE;
-  sgd->lr_scale[t] = scale;
-  return TRUE;
-}
-
-float
-lk_nn_sgd_get_lr_scale (LkNnSgd *sgd, const char *tensor)
-{
-  int t;
-
-  g_return_val_if_fail (sgd != NULL && tensor != NULL, 0);
-  t = lk_nn_spec_find_tensor (lk_nn_net_get_spec (sgd->net), tensor);
-  return t < 0 ? 0 : sgd->lr_scale[t];
 }

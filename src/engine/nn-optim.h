@@ -7,8 +7,7 @@
  *      g · clip_norm / (‖g‖₂ + 1e-6) (as torch.nn.utils.clip_grad_norm_);
  *   2. decay: g ← g + λ·w for weights only — biases are not decayed;
  *   3. v ← μ·v + g; d = g + μ·v (Nesterov) or v (plain);
- *   4. w ← w − lr(s)·c·d; s ← s + 1, c the tensor's learning-rate scale
- *      (1 unless lk_nn_sgd_set_lr_scale() changed it).
+ *   4. w ← w − lr(s)·d; s ← s + 1.
  * This is torch.optim.SGD (dampening 0) step for step. The gradient arena
  * is left as it was. lr(s) = base schedule × warm-up:
  *   constant: lr;  step: lr · γ^⌊s / step_size⌋;
@@ -63,12 +62,5 @@ void    lk_nn_sgd_set_step   (LkNnSgd *sgd, guint64 step);
 const LkNnSgdParams *lk_nn_sgd_get_params (LkNnSgd *sgd);
 void    lk_nn_sgd_set_params (LkNnSgd *sgd, const LkNnSgdParams *params);
 LkNnNet *lk_nn_sgd_get_net   (LkNnSgd *sgd);
-
-/* Scales the learning rate of one parameter tensor ("emb_fc.weight"), e.g.
- * layers a fine-tuning starts from scratch. Not part of the saved state:
- * whoever restores a checkpoint sets it again. FALSE if the net has no such
- * tensor. */
-gboolean lk_nn_sgd_set_lr_scale (LkNnSgd *sgd, const char *tensor, float scale);
-float    lk_nn_sgd_get_lr_scale (LkNnSgd *sgd, const char *tensor);   /* 0 if none */
 
 G_END_DECLS

@@ -102,8 +102,6 @@ lk_train_params_init (LkTrainParams *p, LkPreset preset)
   p->warmup_share = 0.02f;
   p->ranking_softmax = 0;
   p->shallow_init = 1.0f;
-  p->new_layers_lr = 1.0f;
-  p->pca_init = 0;
   lk_sampler_params_init (&p->sampler);
   p->sampler.seed = 0;
   p->n_threads = 0;
@@ -198,8 +196,6 @@ static const Field fields[] = {
   FIELD ("gap", F_FLOAT, gap),
   FIELD_SINCE ("ranking_softmax", F_FLOAT, ranking_softmax, "0"),
   FIELD_SINCE ("shallow_init", F_FLOAT, shallow_init, "1"),
-  FIELD_SINCE ("new_layers_lr", F_FLOAT, new_layers_lr, "1"),
-  FIELD_SINCE ("pca_init", F_UINT, pca_init, "0"),
   FIELD ("momentum", F_FLOAT, momentum),
   FIELD ("weight_decay", F_FLOAT, weight_decay),
   FIELD ("keep", F_FLOAT, keep),
@@ -320,8 +316,6 @@ lk_train_params_check (const LkTrainParams *p, GError **error)
     bad = "ranking_softmax";
   else if (!(p->shallow_init >= 0) || !isfinite (p->shallow_init))
     bad = "shallow_init";
-  else if (!(p->new_layers_lr >= 0) || !isfinite (p->new_layers_lr))
-    bad = "new_layers_lr";
   else if (!(p->momentum >= 0 && p->momentum < 1))
     bad = "momentum";
   else if (!(p->weight_decay >= 0) || !isfinite (p->weight_decay))
@@ -1428,26 +1422,6 @@ copy_base (LkTrainer *self, GError **error)
   return TRUE;
 }
 
-/* While ranking, the layers the classifier does not use (pre-training
- * left them at their random start) learn at new_layers_lr times the rate. */
-static void
-set_lr_scales (LkTrainer *self)
-{
-  gboolean needed[LK_NN_MAX_NODES];
-  gboolean ranking = self->st.stage == LK_TRAIN_STAGE_RANKING;
-
-  lk_nn_spec_get_needed (self->spec, 1u << LK_MODEL_OUTPUT_LOGITS, needed);
-  for (guint t = 0; t < lk_nn_spec_get_n_tensors (self->spec); t++)
-    {
-      const LkNnTensorInfo *info = lk_nn_spec_get_tensor (self->spec, t);
-      g_autofree char *node = g_strndup (info->name, strcspn (info->name, "."));
-      int n = lk_nn_spec_find_node (self->spec, node);
-      gboolean fresh = n >= 0 && !needed[n];
-      lk_nn_sgd_set_lr_scale (self->sgd, info->name,
-                              ranking && fresh ? self->params.new_layers_lr : 1.0f);
-    }
-}
-
 static gboolean
 prepare_net (LkTrainer *self, GError **error)
 {
@@ -1490,7 +1464,6 @@ prepare_net (LkTrainer *self, GError **error)
   self->sgd = lk_nn_sgd_new (self->net, &sp);
   if (self->resume != NULL && !lk_nn_model_restore (self->resume, self->net, self->sgd, error))
     return FALSE;
-  set_lr_scales (self);
   g_clear_pointer (&self->resume, lk_nn_model_free);
 
   self->format.side = lk_nn_spec_get_node (self->spec, 0)->h;
@@ -1831,41 +1804,6 @@ budget_planned (LkTrainer *self)
          && self->params.budget_seconds > 0;
 }
 
-/* The embedding layer's start (pca_init): the deep features, without
- * dropout or shifts, of pca_init images evenly spread over the training
- * set, through the net as pre-training left it. */
-static void
-init_embedding_pca (LkTrainer *self)
-{
-  const float *inputs[2] = { self->in_images, self->in_golden };
-  int node = lk_nn_spec_find_node (self->spec, "deep_norm");
-  guint m = MIN (self->params.pca_init, self->n_images), dim, done = 0;
-  g_autofree float *deep = NULL;
-  g_autoptr(GError) error = NULL;
-
-  if (m < 2 || node < 0 || lk_nn_spec_find_tensor (self->spec, "emb_fc.weight") < 0)
-    return;
-  dim = lk_nn_spec_get_node (self->spec, node)->c;
-  deep = g_new (float, (gsize) m * dim);
-  while (done < m)
-    {
-      guint b = MIN (self->max_batch, m - done);
-      for (guint i = 0; i < b; i++)
-        self->batch[i] = self->images[(guint) ((guint64) (done + i) * self->n_images / m)];
-      lk_augment_batch (lk_collection_get_pixels (self->collection),
-                        lk_collection_get_side (self->collection),
-                        lk_collection_get_channels (self->collection), self->batch, b,
-                        &self->format, 0, 0, 0, FALSE, self->in_images);
-      fill_golden (self, b);
-      lk_nn_net_forward (self->net, inputs, b, LK_NN_INFERENCE,
-                         1u << LK_MODEL_OUTPUT_EMBEDDING);
-      lk_nn_net_read_node (self->net, (guint) node, deep + (gsize) done * dim);
-      done += b;
-    }
-  if (!lk_model_init_embedding_pca (self->net, deep, m, dim, &error))
-    g_warning ("%s: the embedding layer keeps its random start: %s", self->name, error->message);
-}
-
 static void
 enter_ranking (LkTrainer *self)
 {
@@ -1883,11 +1821,9 @@ enter_ranking (LkTrainer *self)
                                                     / (self->cal_ranking * CLAMP (slow, 0.5, 4))));
     }
   self->st.stage = LK_TRAIN_STAGE_RANKING;
-  init_embedding_pca (self);
   sgd_params_for (self, LK_TRAIN_STAGE_RANKING, &p);
   lk_nn_sgd_set_params (self->sgd, &p);
   lk_nn_sgd_set_step (self->sgd, 0);
-  set_lr_scales (self);
   memset (lk_nn_net_get_momentum (self->net), 0,
           lk_nn_net_get_n_params (self->net) * sizeof (float));
 }

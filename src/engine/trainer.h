@@ -103,12 +103,6 @@ typedef struct {
   float           shallow_init;      /* deep-ranking: initial weight of the shallow
                                       * branches in the embedding layer, relative
                                       * to the deep branch (photo 0.25, else 1) */
-  guint           pca_init;          /* ranking: images whose deep features' principal
-                                      * directions start the embedding layer (0: a
-                                      * random start; photo 2048, else 0) */
-  float           new_layers_lr;     /* ranking: learning-rate factor of the layers
-                                      * pre-training did not train — the embedding
-                                      * layer, the shallow branches (1) */
   float           momentum;          /* (0.9) */
   float           weight_decay;      /* λ (0.001) */
   float           keep;              /* dropout keep probability (0.6) */
