@@ -738,21 +738,21 @@ test_checkpoints_beside_table (void)
   /* The new collection's table may be done already (its run starts at
    * once, and a loaded machine may be slow to run the old workers to
    * their hooks' return); the old one's must never be shown. */
+  coll = lk_session_get_collection (lk_window_get_session (window));
   table = _lk_evaluate_view_get_table (view);
   g_assert_true (table == NULL ||
-                 g_strcmp0 (table->collection, lk_collection_get_name (lk_session_get_collection (
-                                                   lk_window_get_session (window)))) == 0);
+                 g_strcmp0 (table->collection, lk_collection_get_name (coll)) == 0);
   w.runs = 2;
   lk_test_wait_until (model_measured, &w, "the other collection's model measured");
   /* One run for each collection: the cancelled one was not counted. */
   g_assert_cmpuint (_lk_eval_checkpoints_get_n_runs (part), ==, 2);
   g_assert_false (_lk_eval_checkpoints_get_stopped (part));
   g_assert_cmpuint (lk_checkpoint_plot_get_n_markers (plot), ==, 6);
-  check_points (part, lk_session_get_collection (lk_window_get_session (window)), NULL);
+  check_points (part, coll, NULL);
   wait_evaluated (view, 0);
   g_assert_nonnull (_lk_evaluate_view_get_table (view));
   g_assert_cmpstr (_lk_evaluate_view_get_table (view)->collection, ==,
-                   lk_collection_get_name (lk_session_get_collection (lk_window_get_session (window))));
+                   lk_collection_get_name (coll));
   lk_test_window_close (window);
 }
 
