@@ -3,6 +3,7 @@
  *  - every preset × ablation builds, with the shapes DESIGN.md §1 gives
  *    for the paper's net and FLOP counts in each preset's range; the
  *    initial weights damp exactly the shallow part of the embedding;
+ *    the last dropout is on the classifier's path, not the embedding's;
  *  - the pipeline against naive double-precision references: identity,
  *    shifts with edge clamping, bilinear resampling, channel conversion,
  *    mirroring; the shift/flip draws are uniform (χ² test) and
@@ -143,6 +144,35 @@ test_init_shallow_weight (void)
       lk_nn_net_free (full);
       lk_nn_net_free (damped);
     }
+}
+
+/* The last dropout is on the classifier's path only: for every preset
+ * and ablation the classifier reads fc7 through drop7, the deep part of
+ * the embedding reads fc7 before it (ranking does not train the
+ * embedding on deep features with 40% of their units dropped). */
+static void
+test_embedding_before_dropout (void)
+{
+  for (guint p = 0; p < LK_N_PRESETS; p++)
+    for (guint a = 0; a < LK_N_ABLATIONS; a++)
+      {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(LkNnSpec) s = NULL;
+        LkModelConfig c;
+        guint relu7, drop7;
+
+        lk_model_config_init (&c);
+        c.preset = p;
+        c.ablation = a;
+        c.golden_dim = 40;
+        s = lk_model_build_spec (&c, &error);
+        g_assert_no_error (error);
+        relu7 = lk_nn_spec_find_node (s, "relu7");
+        drop7 = lk_nn_spec_find_node (s, "drop7");
+        g_assert_cmpuint (node (s, "drop7")->inputs[0], ==, relu7);
+        g_assert_cmpuint (node (s, "classifier")->inputs[0], ==, drop7);
+        g_assert_cmpuint (node (s, "deep_norm")->inputs[0], ==, relu7);
+      }
 }
 
 /* The paper's network, shape by shape (DESIGN.md §1, issue 4). */
@@ -640,6 +670,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/model/presets", test_presets_build);
   g_test_add_func ("/engine/model/paper-shapes", test_paper_shapes);
   g_test_add_func ("/engine/model/init-shallow-weight", test_init_shallow_weight);
+  g_test_add_func ("/engine/model/embedding-before-dropout", test_embedding_before_dropout);
   g_test_add_func ("/engine/model/bad-config", test_bad_config);
   g_test_add_func ("/engine/model/names", test_names);
   g_test_add_func ("/engine/augment/reference", test_augment_reference);

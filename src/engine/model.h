@@ -5,7 +5,8 @@
  *  - a deep ConvNet branch, AlexNet-shaped (5 convolutions, 2 fully
  *    connected layers with ReLU and dropout), whose output is
  *    l2-normalised ("deep"), plus a classifier head on it ("logits") for
- *    the softmax pre-training;
+ *    the softmax pre-training; the classifier reads the last layer
+ *    through its dropout, the embedding before it (model.c says why);
  *  - two shallow branches on subsampled copies of the input: one
  *    convolution each, max pooling to 4×4, concatenated along channels,
  *    flattened and l2-normalised;
