@@ -3,7 +3,8 @@
  *  - every preset × ablation builds, with the shapes DESIGN.md §1 gives
  *    for the paper's net and FLOP counts in each preset's range; the
  *    initial weights damp exactly the shallow part of the embedding;
- *    the last dropout is on the classifier's path, not the embedding's;
+ *    the last dropout is on the classifier's path, not photo's and
+ *    paper's embedding's;
  *  - the pipeline against naive double-precision references: identity,
  *    shifts with edge clamping, bilinear resampling, channel conversion,
  *    mirroring; the shift/flip draws are uniform (χ² test) and
@@ -146,10 +147,10 @@ test_init_shallow_weight (void)
     }
 }
 
-/* The last dropout is on the classifier's path only: for every preset
- * and ablation the classifier reads fc7 through drop7, the deep part of
- * the embedding reads fc7 before it (ranking does not train the
- * embedding on deep features with 40% of their units dropped). */
+/* For every preset and ablation the classifier reads fc7 through drop7;
+ * the deep part of photo's and paper's embedding reads fc7 before it
+ * (ranking does not train their embedding on deep features with 40% of
+ * their units dropped), tiny's through it. */
 static void
 test_embedding_before_dropout (void)
 {
@@ -171,7 +172,8 @@ test_embedding_before_dropout (void)
         drop7 = lk_nn_spec_find_node (s, "drop7");
         g_assert_cmpuint (node (s, "drop7")->inputs[0], ==, relu7);
         g_assert_cmpuint (node (s, "classifier")->inputs[0], ==, drop7);
-        g_assert_cmpuint (node (s, "deep_norm")->inputs[0], ==, relu7);
+        g_assert_cmpuint (node (s, "deep_norm")->inputs[0], ==,
+                          p == LK_PRESET_TINY ? drop7 : relu7);
       }
 }
 

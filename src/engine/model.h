@@ -6,7 +6,8 @@
  *    connected layers with ReLU and dropout), whose output is
  *    l2-normalised ("deep"), plus a classifier head on it ("logits") for
  *    the softmax pre-training; the classifier reads the last layer
- *    through its dropout, the embedding before it (model.c says why);
+ *    through its dropout, the embedding (but tiny's) before it (model.c
+ *    says why);
  *  - two shallow branches on subsampled copies of the input: one
  *    convolution each, max pooling to 4×4, concatenated along channels,
  *    flattened and l2-normalised;
