@@ -67,6 +67,33 @@ rows_of (LkCollection *coll, const char *source)
   return emb;
 }
 
+/* A neighbour's caption is "RANK · DISTANCE", the distance to four
+ * significant digits, trailing zeros kept: every caption in a grid is
+ * equally precise. */
+static void
+check_caption (LkNeighbourItem *item)
+{
+  g_autofree char *caption = lk_neighbour_item_dup_caption (item);
+  g_autofree char *rank = g_strdup_printf ("%u · ", lk_neighbour_item_get_rank (item));
+  float d = lk_neighbour_item_get_distance (item);
+  const char *num;
+  guint digits = 0;
+
+  g_assert_true (g_str_has_prefix (caption, rank));
+  num = caption + strlen (rank);
+  g_assert_cmpfloat_with_epsilon (g_ascii_strtod (num, NULL), d, 5e-4 * d + 1e-30);
+  if (d >= 1e-4f && d < 1e4f)
+    {
+      /* Fixed notation: count the significant digits. */
+      const char *c = num;
+      while (*c == '0' || *c == '.')
+        c++;
+      for (; *c; c++)
+        digits += g_ascii_isdigit (*c);
+      g_assert_cmpuint (digits, ==, 4);
+    }
+}
+
 /* The grid of @side holds the k nearest of @query by @source, nearest
  * first, as the naive search over the stored rows finds them. */
 static void
@@ -94,6 +121,7 @@ check_neighbours (LkWindow *window, guint side, const char *source, const float 
       g_assert_cmpuint (lk_neighbour_item_get_rank (item), ==, i + 1);
       g_assert_cmpuint (lk_neighbour_item_get_index (item), ==, want[i].id);
       g_assert_cmpfloat_with_epsilon (d, want[i].distance, 1e-5 * (1 + want[i].distance));
+      check_caption (item);
       g_assert_cmpint ((int) lk_neighbour_item_get_index (item), !=, exclude);
       if (i > 0)
         {

@@ -110,6 +110,8 @@ char *
 lk_neighbour_item_dup_caption (LkNeighbourItem *self)
 {
   g_return_val_if_fail (LK_IS_NEIGHBOUR_ITEM (self), NULL);
-  /* Four significant digits tell neighbours apart at any scale. */
-  return g_strdup_printf ("%u · %.4g", self->rank, self->distance);
+  /* Four significant digits tell neighbours apart at any scale; '#'
+   * keeps trailing zeros, so 1.100 does not read as the coarser 1.1
+   * beside 1.123. */
+  return g_strdup_printf ("%u · %#.4g", self->rank, self->distance);
 }
