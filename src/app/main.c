@@ -13,6 +13,7 @@ int
 main (int argc, char **argv)
 {
   g_autoptr(LkApplication) app = NULL;
+  int status;
 
   lk_blas_select_kernels (argv);
   lk_i18n_init ();
@@ -24,5 +25,10 @@ main (int argc, char **argv)
   if (lk_screenshot_requested ())
     g_application_set_flags (G_APPLICATION (app),
                              g_application_get_flags (G_APPLICATION (app)) | G_APPLICATION_NON_UNIQUE);
-  return g_application_run (G_APPLICATION (app), argc, argv);
+  status = g_application_run (G_APPLICATION (app), argc, argv);
+  g_clear_object (&app);
+  /* A worker cancelled as its window closed may still be in a network's
+   * last batch: OpenBLAS is not torn down under it (blas-kernels.h). */
+  lk_blas_close ();
+  return status;
 }

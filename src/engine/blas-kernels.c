@@ -1,5 +1,6 @@
 /* blas-kernels.c — re-executing with the right OPENBLAS_CORETYPE on CPUs
- * that OpenBLAS 0.3.21 does not recognise (see blas-kernels.h). */
+ * that OpenBLAS 0.3.21 does not recognise, and the gate that keeps
+ * threads out of OpenBLAS at exit (see blas-kernels.h). */
 #include "config.h"
 
 #include <stdlib.h>
@@ -84,4 +85,41 @@ lk_blas_describe_kernels (void)
   else
     g_snprintf (text, sizeof text, "%s", core);
   return text;
+}
+
+/* The gate. A thread counts itself in, then looks at the flag; the closer
+ * sets the flag, then waits for the count to fall to zero. Both are full
+ * barriers (GLib's atomics are sequentially consistent), so a thread
+ * either sees the flag and backs out, or the closer sees it counted. */
+static gint blas_inside;
+static gint blas_closed;
+
+void
+lk_blas_enter (void)
+{
+  static GMutex park_lock;
+  static GCond park;
+
+  g_atomic_int_inc (&blas_inside);
+  if (G_LIKELY (!g_atomic_int_get (&blas_closed)))
+    return;
+  g_atomic_int_add (&blas_inside, -1);
+  /* Never signalled: this thread waits here until the process is gone. */
+  g_mutex_lock (&park_lock);
+  for (;;)
+    g_cond_wait (&park, &park_lock);
+}
+
+void
+lk_blas_leave (void)
+{
+  g_atomic_int_add (&blas_inside, -1);
+}
+
+void
+lk_blas_close (void)
+{
+  g_atomic_int_set (&blas_closed, 1);
+  while (g_atomic_int_get (&blas_inside) > 0)
+    g_usleep (1000);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "blas-kernels.h"
 #include "error.h"
 #include "nn-kernels.h"
 #include "nn-net.h"
@@ -88,7 +89,9 @@ gemm (const Prof *prof, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, guint M, guint N
       const float *A, gsize lda, const float *B, gsize ldb, float beta, float *C, gsize ldc)
 {
   double t0 = prof->on ? now_s () : 0;
+  lk_blas_enter ();
   cblas_sgemm (CblasRowMajor, ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+  lk_blas_leave ();
   if (prof->on)
     {
       prof->net->profile.gemm_s[prof->node] += now_s () - t0;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas-kernels.h"
 #include "error.h"
 #include "fileutil.h"
 #include "relevance.h"
@@ -270,9 +271,11 @@ compute_category (LkRelevance *self, const guint32 *members, guint n_c, guint c,
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return FALSE;
       /* tile = X[r0:r0+nr] · Xᵀ, (nr, n_c) */
+      lk_blas_enter ();
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) nr, (int) n_c, (int) dim,
                    1.0f, x + (gsize) r0 * dim, (int) dim, x, (int) dim,
                    0.0f, tile, (int) n_c);
+      lk_blas_leave ();
       for (guint a = r0; a < r0 + nr; a++)
         {
           const float *g = tile + (gsize) (a - r0) * n_c;
