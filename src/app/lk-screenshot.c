@@ -127,6 +127,15 @@ view_busy (Shot *shot)
   return busy;
 }
 
+/* Closed as a person would close it: a training still running stops with
+ * a checkpoint and the application waits for it (lk_window_close_request),
+ * where quitting outright would leave its worker mid-batch. */
+static void
+finish (Shot *shot)
+{
+  gtk_window_close (GTK_WINDOW (shot->window));
+}
+
 static gboolean
 poll_settled (gpointer data)
 {
@@ -137,7 +146,7 @@ poll_settled (gpointer data)
   if (++shot->polls > TIMEOUT_POLLS)
     {
       g_printerr ("screenshot: the window did not settle in time; nothing written\n");
-      g_application_quit (g_application_get_default ());
+      finish (shot);
       return G_SOURCE_REMOVE;
     }
   if (lk_session_get_collection (session) == NULL || lk_session_get_opening (session))
@@ -159,7 +168,7 @@ poll_settled (gpointer data)
                 gtk_widget_get_height (GTK_WIDGET (shot->window)));
   else
     g_printerr ("screenshot: could not write %s\n", shot->path);
-  g_application_quit (g_application_get_default ());
+  finish (shot);
   return G_SOURCE_REMOVE;
 }
 
