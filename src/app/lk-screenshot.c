@@ -5,6 +5,8 @@
 #include <stdlib.h>
 
 #include "lk-screenshot.h"
+#include "lk-session.h"
+#include "lk-training.h"
 #include "lk-window-private.h"
 
 #define POLL_MS 100
@@ -19,6 +21,8 @@ typedef struct {
   char     *action;           /* activated on the view once shown, or NULL */
   int       image;            /* -1: none */
   double    wait_s;           /* at least this long after preparing */
+  double    ranking_s;        /* and this long into a training's ranking stage (< 0: no) */
+  gint64    ranking_at;       /* when the ranking stage was first seen, or 0 */
   gboolean  busy_ok;          /* then shoot, at work or not */
   gint64    prepared_at;
   gboolean  prepared;
@@ -136,6 +140,28 @@ finish (Shot *shot)
   gtk_window_close (GTK_WINDOW (shot->window));
 }
 
+/* Whether the training started for the shot has ranked for ranking_s
+ * (the Buffers fill then; a fixed wait lands in pre-training on a slower
+ * machine). Gives up, saying why, when it ended without ranking. */
+static gboolean
+ranked_long_enough (Shot *shot, LkSession *session, gboolean *give_up)
+{
+  LkTraining *training = lk_session_get_training (session);
+  const LkTrainProgress *p = training != NULL ? lk_training_get_progress (training) : NULL;
+
+  if (shot->ranking_at == 0)
+    {
+      if (p != NULL && p->stage == LK_TRAIN_STAGE_RANKING)
+        shot->ranking_at = g_get_monotonic_time ();
+      else
+        {
+          *give_up = training == NULL || !lk_training_get_active (training);
+          return FALSE;
+        }
+    }
+  return g_get_monotonic_time () - shot->ranking_at >= shot->ranking_s * G_USEC_PER_SEC;
+}
+
 static gboolean
 poll_settled (gpointer data)
 {
@@ -156,6 +182,19 @@ poll_settled (gpointer data)
 
   if (g_get_monotonic_time () - shot->prepared_at < shot->wait_s * G_USEC_PER_SEC)
     return G_SOURCE_CONTINUE;
+  if (shot->ranking_s >= 0)
+    {
+      gboolean give_up = FALSE;
+
+      if (!ranked_long_enough (shot, session, &give_up))
+        {
+          if (!give_up)
+            return G_SOURCE_CONTINUE;
+          g_printerr ("screenshot: no training reached its ranking stage; nothing written\n");
+          finish (shot);
+          return G_SOURCE_REMOVE;
+        }
+    }
   busy = lk_thumbnailer_get_n_pending (lk_session_get_thumbnailer (session)) > 0 ||
          (!shot->busy_ok && view_busy (shot));
   shot->quiet = busy ? 0 : shot->quiet + 1;
@@ -181,6 +220,7 @@ lk_screenshot_start (LkWindow *window)
   const char *size = g_getenv ("LIKENESS_SCREENSHOT_SIZE");
   const char *action = g_getenv ("LIKENESS_SCREENSHOT_ACTION");
   const char *wait = g_getenv ("LIKENESS_SCREENSHOT_WAIT");
+  const char *ranking = g_getenv ("LIKENESS_SCREENSHOT_RANKING");
   int width, height;
 
   g_return_if_fail (LK_IS_WINDOW (window));
@@ -191,6 +231,7 @@ lk_screenshot_start (LkWindow *window)
   shot->image = image != NULL && *image != '\0' ? atoi (image) : -1;
   shot->action = action != NULL && *action != '\0' ? g_strdup (action) : NULL;
   shot->wait_s = wait != NULL && *wait != '\0' ? g_ascii_strtod (wait, NULL) : 0;
+  shot->ranking_s = ranking != NULL && *ranking != '\0' ? g_ascii_strtod (ranking, NULL) : -1;
   shot->busy_ok = g_strcmp0 (g_getenv ("LIKENESS_SCREENSHOT_BUSY"), "1") == 0;
   if (size != NULL && sscanf (size, "%dx%d", &width, &height) == 2 && width > 0 && height > 0)
     gtk_window_set_default_size (GTK_WINDOW (window), width, height);
