@@ -3,6 +3,8 @@
 
 #include <glib.h>
 
+#include "trainer.h"
+
 G_BEGIN_DECLS
 
 /* The ranking stage's loss on a net's embedding output (rows [0, n)
@@ -16,5 +18,9 @@ double _lk_trainer_ranking_loss (const float *emb,
                                  float        gap,
                                  float       *grad,
                                  double      *violating);
+
+/* Tests: every pre-training step of the run (not those timed for its
+ * plan) takes @seconds longer, as on a machine that got busier. */
+void _lk_trainer_set_pretrain_delay (LkTrainer *self, double seconds);
 
 G_END_DECLS

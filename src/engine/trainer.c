@@ -417,6 +417,9 @@ struct _LkTrainer
   double            last_checkpoint;
   double            t_pretrain, t_ranking;   /* seconds per step, smoothed (0 unknown) */
   double            cal_pretrain, cal_ranking; /* the same, as timed for the plan */
+  double            pretrain_deadline; /* a budget's end of pre-training (elapsed s), or 0 */
+  guint64           pretrain_cut_from; /* the plan pre-training was cut short of, or 0 */
+  double            test_pretrain_delay; /* _lk_trainer_set_pretrain_delay() */
   double            loss_smooth;
   guint64           last_checkpoint_step;
   gboolean          finished;
@@ -1115,6 +1118,8 @@ build_metadata (LkTrainer *self, const char *state)
   PUT ("train.pretrain.planned", g_strdup_printf ("%" G_GUINT64_FORMAT, self->st.pretrain_planned));
   PUT ("train.ranking.done", g_strdup_printf ("%" G_GUINT64_FORMAT, self->st.ranking_done));
   PUT ("train.ranking.planned", g_strdup_printf ("%" G_GUINT64_FORMAT, self->st.ranking_planned));
+  if (self->pretrain_cut_from > 0)
+    PUT ("train.pretrain.cut_from", g_strdup_printf ("%" G_GUINT64_FORMAT, self->pretrain_cut_from));
   PUT ("train.plan.pretrain_step_s", _lk_model_format_floats (&(float) { self->cal_pretrain }, 1));
   PUT ("train.plan.ranking_step_s", _lk_model_format_floats (&(float) { self->cal_ranking }, 1));
   PUT ("train.seconds", g_strdup (g_ascii_formatd (buf, sizeof buf, "%.3f", elapsed_total (self))));
@@ -1720,6 +1725,8 @@ plan (LkTrainer *self)
     self->st.pretrain_planned = 0;
   self->st.ranking_planned = ranking && share < 1
                              ? MAX (1, (guint64) ((1 - share) * MAX (0, left) / t_rank)) : 0;
+  if (share > 0 && share < 1 && ranking)
+    self->pretrain_deadline = elapsed_total (self) + share * MAX (0, left);
   self->st.planned = TRUE;
   {
     LkNnSgdParams p;
@@ -1857,6 +1864,32 @@ out_of_time (LkTrainer *self)
   return budget_planned (self) && elapsed_total (self) >= self->params.budget_seconds;
 }
 
+/* A budget's pre-training keeps to its share of the time. Its steps were
+ * planned from a few timed at the start; when the machine then runs them
+ * slower (a busy machine, the explorer drawing beside it), the plan would
+ * eat the ranking stage's time, leaving it a step or two: a ConvNet
+ * where DeepRanking was asked for. So pre-training ends at its deadline,
+ * its rate not annealed to the end, and the ranking stage, planned again
+ * from the time left, gets its share. Runs of given steps never cut. */
+static void
+cut_pretraining_at_deadline (LkTrainer *self)
+{
+  if (self->pretrain_deadline <= 0 || self->st.stage != LK_TRAIN_STAGE_PRETRAIN
+      || self->st.pretrain_done == 0 || self->st.pretrain_done >= self->st.pretrain_planned
+      || elapsed_total (self) < self->pretrain_deadline)
+    return;
+  self->pretrain_cut_from = self->st.pretrain_planned;
+  self->st.pretrain_planned = self->st.pretrain_done;
+  g_debug ("pre-training ran slower than timed: cut at step %" G_GUINT64_FORMAT " of %"
+           G_GUINT64_FORMAT, self->st.pretrain_done, self->pretrain_cut_from);
+}
+
+void
+_lk_trainer_set_pretrain_delay (LkTrainer *self, double seconds)
+{
+  self->test_pretrain_delay = seconds;
+}
+
 static gboolean
 train_loop (LkTrainer *self, GError **error)
 {
@@ -1874,11 +1907,17 @@ train_loop (LkTrainer *self, GError **error)
           self->stopped_by_limit = TRUE;
           return TRUE;
         }
+      cut_pretraining_at_deadline (self);
+      if (self->st.stage == LK_TRAIN_STAGE_PRETRAIN
+          && self->st.pretrain_done >= self->st.pretrain_planned)
+        continue;   /* advance_stage() enters the ranking stage */
       t0 = now_s ();
       if (self->st.stage == LK_TRAIN_STAGE_PRETRAIN)
         {
           pretrain_step (self, self->st.pretrain_done, &r);
           images = self->params.pretrain_batch;
+          if (self->test_pretrain_delay > 0)
+            g_usleep ((gulong) (self->test_pretrain_delay * G_USEC_PER_SEC));
         }
       else
         {
