@@ -723,6 +723,12 @@ lk_trainer_new_resume (LkCollection *collection, const char *name, GError **erro
         self->cal_ranking = t[1];
       }
   }
+  /* A budget run resumed keeps its pre-training deadline (in training
+   * seconds, which the checkpoint carries on) and the record of a cut. */
+  s = meta (m, "train.plan.pretrain_deadline_s");
+  self->pretrain_deadline = s != NULL ? MAX (0, g_ascii_strtod (s, NULL)) : 0;
+  if (!meta_u64 (m, "train.pretrain.cut_from", &self->pretrain_cut_from))
+    self->pretrain_cut_from = 0;
   self->st.planned = TRUE;
   self->golden_source = g_strdup (meta (m, "model.golden.weights_source"));
   self->base_name = g_strdup (meta (m, "train.from"));
@@ -1120,6 +1126,9 @@ build_metadata (LkTrainer *self, const char *state)
   PUT ("train.ranking.planned", g_strdup_printf ("%" G_GUINT64_FORMAT, self->st.ranking_planned));
   if (self->pretrain_cut_from > 0)
     PUT ("train.pretrain.cut_from", g_strdup_printf ("%" G_GUINT64_FORMAT, self->pretrain_cut_from));
+  if (self->pretrain_deadline > 0)
+    PUT ("train.plan.pretrain_deadline_s",
+         g_strdup (g_ascii_formatd (buf, sizeof buf, "%.3f", self->pretrain_deadline)));
   PUT ("train.plan.pretrain_step_s", _lk_model_format_floats (&(float) { self->cal_pretrain }, 1));
   PUT ("train.plan.ranking_step_s", _lk_model_format_floats (&(float) { self->cal_ranking }, 1));
   PUT ("train.seconds", g_strdup (g_ascii_formatd (buf, sizeof buf, "%.3f", elapsed_total (self))));
