@@ -650,11 +650,24 @@ test_plan_leaves_no_trace (void)
   assert_same_history (planned, given);
 }
 
+/* The pre-training steps a budget run planned (before any cut), from
+ * its model card. */
+static guint64
+planned_pretraining (LkModel *m)
+{
+  const char *cut_from = lk_model_get_metadata (m, "train.pretrain.cut_from");
+  return g_ascii_strtoull (cut_from != NULL ? cut_from
+                                            : lk_model_get_metadata (m, "train.pretrain.planned"),
+                           NULL, 10);
+}
+
 /* A budget run whose pre-training steps run much slower than the ones
- * timed for its plan (here 50 ms longer each, as on a machine that got
+ * timed for its plan (here three times as long, as on a machine that got
  * busy) still ranks: pre-training ends at its share of the time and the
  * ranking stage gets the rest. Before, the plan's pre-training steps ate
- * the whole budget and the run ended without a single ranking step. */
+ * the whole budget (1.5 times it) and the run ended without a single
+ * ranking step. The figures are the machine's; the slowdown is relative,
+ * so the outcome is not. */
 static void
 test_budget_slow_pretraining (void)
 {
@@ -671,11 +684,11 @@ test_budget_slow_pretraining (void)
   if (c == NULL)
     return;
   small_params (&p, 0, 0);
-  p.budget_seconds = 8;
+  p.budget_seconds = 10;
   p.pretrain_share = 0.5f;
   t = lk_trainer_new (c, "slow", &p, &error);
   g_assert_no_error (error);
-  _lk_trainer_set_pretrain_delay (t, 0.05);
+  _lk_trainer_set_pretrain_slowdown (t, 3);
   g_assert_true (lk_trainer_run (t, NULL, &error));
   g_assert_no_error (error);
   lk_trainer_get_progress (t, &pr);
@@ -690,12 +703,95 @@ test_budget_slow_pretraining (void)
   m = lk_model_open (c, "slow", &error);
   g_assert_no_error (error);
   cut_from = lk_model_get_metadata (m, "train.pretrain.cut_from");
-  g_test_message ("8 s budget: %u pre-training steps (plan %s), %u ranking steps, %.1f s",
+  g_test_message ("10 s budget: %u pre-training steps (plan %s), %u ranking steps, %.1f s",
                   pretrain, cut_from != NULL ? cut_from : "not cut", ranking, pr.elapsed_s);
+  if (planned_pretraining (m) < 6)
+    {
+      /* Preparing took most of the budget (a very busy machine). */
+      g_test_message ("too few steps planned to slow down; checked nothing");
+      return;
+    }
   g_assert_nonnull (cut_from);
   g_assert_cmpuint (g_ascii_strtoull (cut_from, NULL, 10), >, pretrain);
-  g_assert_cmpuint (ranking, >=, 5);
-  g_assert_cmpfloat (pr.elapsed_s, <, 8 + 3);
+  g_assert_cmpuint (ranking, >=, 2);
+  g_assert_cmpfloat (pr.elapsed_s, <, 10 + 3);
+}
+
+typedef struct {
+  LkTrainer *trainer;
+  guint64    at;
+  gboolean   acted;
+} StopAt;
+
+static void
+stop_at (const LkTrainProgress *p, gpointer data)
+{
+  StopAt *s = data;
+
+  if (!s->acted && p->step >= s->at && p->stage == LK_TRAIN_STAGE_PRETRAIN
+      && p->state == LK_TRAINER_RUNNING)
+    {
+      s->acted = TRUE;
+      lk_trainer_stop (s->trainer);
+    }
+}
+
+/* The same, stopped after 2 pre-training steps and continued from its
+ * checkpoint in a new trainer: the deadline is the checkpoint's, so the
+ * continued run still cuts pre-training and ranks (without it, the
+ * continued run pre-trained to its plan's end and the budget ran out). */
+static void
+test_budget_slow_pretraining_resumed (void)
+{
+  g_autoptr(LkCollection) c = fashion_mnist ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LkTrainer) t = NULL, r = NULL;
+  g_autoptr(LkModel) m = NULL;
+  g_autoptr(GArray) history = NULL;
+  LkTrainParams p;
+  StopAt s = { NULL, 2, FALSE };
+  guint ranking = 0;
+
+  if (c == NULL)
+    return;
+  small_params (&p, 0, 0);
+  p.budget_seconds = 10;
+  p.pretrain_share = 0.5f;
+  t = lk_trainer_new (c, "slow-resumed", &p, &error);
+  g_assert_no_error (error);
+  s.trainer = t;
+  lk_trainer_set_progress_func (t, stop_at, &s, NULL);
+  _lk_trainer_set_pretrain_slowdown (t, 3);
+  g_assert_true (lk_trainer_run (t, NULL, &error));
+  g_assert_no_error (error);
+  if (!s.acted)
+    {
+      /* Its plan ended before step 2 (preparing took the budget). */
+      g_test_message ("too few steps planned to stop in; checked nothing");
+      return;
+    }
+  g_assert_cmpint (lk_trainer_get_state (t), ==, LK_TRAINER_STOPPED);
+  g_clear_pointer (&t, lk_trainer_unref);
+
+  r = lk_trainer_new_resume (c, "slow-resumed", &error);
+  g_assert_no_error (error);
+  _lk_trainer_set_pretrain_slowdown (r, 3);
+  g_assert_true (lk_trainer_run (r, NULL, &error));
+  g_assert_no_error (error);
+  history = lk_trainer_dup_history (r);
+  for (guint i = 0; i < history->len; i++)
+    ranking += g_array_index (history, LkTrainPoint, i).stage == LK_TRAIN_STAGE_RANKING;
+  m = lk_model_open (c, "slow-resumed", &error);
+  g_assert_no_error (error);
+  g_test_message ("continued: %u steps, %u ranking, plan cut from %s", history->len, ranking,
+                  lk_model_get_metadata (m, "train.pretrain.cut_from"));
+  if (planned_pretraining (m) < 6)
+    {
+      g_test_message ("too few steps planned to slow down; checked nothing");
+      return;
+    }
+  g_assert_nonnull (lk_model_get_metadata (m, "train.pretrain.cut_from"));
+  g_assert_cmpuint (ranking, >=, 2);
 }
 
 static void
@@ -979,6 +1075,8 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/trainer/ranking-softmax", test_ranking_softmax);
   g_test_add_func ("/engine/trainer/plan", test_plan_leaves_no_trace);
   g_test_add_func ("/engine/trainer/budget-slow-pretraining", test_budget_slow_pretraining);
+  g_test_add_func ("/engine/trainer/budget-slow-pretraining-resumed",
+                   test_budget_slow_pretraining_resumed);
   g_test_add_func ("/engine/trainer/cancel", test_cancel);
   g_test_add_func ("/engine/trainer/ablations", test_ablations);
   g_test_add_func ("/engine/trainer/from", test_from);

@@ -20,7 +20,7 @@ double _lk_trainer_ranking_loss (const float *emb,
                                  double      *violating);
 
 /* Tests: every pre-training step of the run (not those timed for its
- * plan) takes @seconds longer, as on a machine that got busier. */
-void _lk_trainer_set_pretrain_delay (LkTrainer *self, double seconds);
+ * plan) takes @factor times as long, as on a machine that got busier. */
+void _lk_trainer_set_pretrain_slowdown (LkTrainer *self, double factor);
 
 G_END_DECLS

@@ -419,7 +419,7 @@ struct _LkTrainer
   double            cal_pretrain, cal_ranking; /* the same, as timed for the plan */
   double            pretrain_deadline; /* a budget's end of pre-training (elapsed s), or 0 */
   guint64           pretrain_cut_from; /* the plan pre-training was cut short of, or 0 */
-  double            test_pretrain_delay; /* _lk_trainer_set_pretrain_delay() */
+  double            test_pretrain_slowdown; /* _lk_trainer_set_pretrain_slowdown() */
   double            loss_smooth;
   guint64           last_checkpoint_step;
   gboolean          finished;
@@ -1894,9 +1894,9 @@ cut_pretraining_at_deadline (LkTrainer *self)
 }
 
 void
-_lk_trainer_set_pretrain_delay (LkTrainer *self, double seconds)
+_lk_trainer_set_pretrain_slowdown (LkTrainer *self, double factor)
 {
-  self->test_pretrain_delay = seconds;
+  self->test_pretrain_slowdown = factor;
 }
 
 static gboolean
@@ -1925,8 +1925,9 @@ train_loop (LkTrainer *self, GError **error)
         {
           pretrain_step (self, self->st.pretrain_done, &r);
           images = self->params.pretrain_batch;
-          if (self->test_pretrain_delay > 0)
-            g_usleep ((gulong) (self->test_pretrain_delay * G_USEC_PER_SEC));
+          if (self->test_pretrain_slowdown > 1)
+            g_usleep ((gulong) ((self->test_pretrain_slowdown - 1) * (now_s () - t0)
+                                * G_USEC_PER_SEC));
         }
       else
         {
