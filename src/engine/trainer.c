@@ -1880,17 +1880,18 @@ out_of_time (LkTrainer *self)
  * where DeepRanking was asked for. So pre-training ends at its deadline,
  * its rate not annealed to the end, and the ranking stage, planned again
  * from the time left, gets its share. Runs of given steps never cut. */
-static void
+static gboolean
 cut_pretraining_at_deadline (LkTrainer *self)
 {
   if (self->pretrain_deadline <= 0 || self->st.stage != LK_TRAIN_STAGE_PRETRAIN
       || self->st.pretrain_done == 0 || self->st.pretrain_done >= self->st.pretrain_planned
       || elapsed_total (self) < self->pretrain_deadline)
-    return;
+    return FALSE;
   self->pretrain_cut_from = self->st.pretrain_planned;
   self->st.pretrain_planned = self->st.pretrain_done;
   g_debug ("pre-training ran slower than timed: cut at step %" G_GUINT64_FORMAT " of %"
            G_GUINT64_FORMAT, self->st.pretrain_done, self->pretrain_cut_from);
+  return TRUE;
 }
 
 void
@@ -1916,9 +1917,7 @@ train_loop (LkTrainer *self, GError **error)
           self->stopped_by_limit = TRUE;
           return TRUE;
         }
-      cut_pretraining_at_deadline (self);
-      if (self->st.stage == LK_TRAIN_STAGE_PRETRAIN
-          && self->st.pretrain_done >= self->st.pretrain_planned)
+      if (cut_pretraining_at_deadline (self))
         continue;   /* advance_stage() enters the ranking stage */
       t0 = now_s ();
       if (self->st.stage == LK_TRAIN_STAGE_PRETRAIN)
