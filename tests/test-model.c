@@ -551,9 +551,10 @@ test_not_a_model (void)
 
 /* The embedder's rows are the net's own forward pass on the pipeline's
  * input; a collection image and its pixels from outside give one row;
- * the factory builds the same embedder for "model-NAME" and checkpoints. */
+ * the factory builds the same embedder for "model-NAME" and checkpoints,
+ * labelled LABEL and "LABEL, step 2". */
 static void
-check_embedder (LkCollection *c, const char *name)
+check_embedder (LkCollection *c, const char *name, const char *label)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(LkModel) model = lk_model_open (c, name, &error);
@@ -561,6 +562,7 @@ check_embedder (LkCollection *c, const char *name)
   g_autoptr(LkNnNet) net = NULL;
   g_autofree char *source = lk_model_source_name (name, 0);
   g_autofree char *ckpt_source = lk_model_source_name (name, 2);
+  g_autofree char *ckpt_label = NULL;
   guint32 idx[3] = { 0, 5, 17 };
   guint dim;
   float rows[3 * 256], one[256], ck[3 * 256];
@@ -574,6 +576,7 @@ check_embedder (LkCollection *c, const char *name)
   e = lk_model_new_embedder (model, c, 1, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (lk_embedder_get_name (e), ==, source);
+  g_assert_cmpstr (lk_embedder_get_label (e), ==, label);
   g_assert_true (lk_embedder_embed_images (e, c, idx, 3, rows, NULL, NULL, NULL, &error));
   g_assert_no_error (error);
 
@@ -627,6 +630,8 @@ check_embedder (LkCollection *c, const char *name)
   g_assert_cmpuint (lk_embedder_get_source_key (via_factory), ==, lk_embedder_get_source_key (e));
   ckpt = lk_embedder_new_for_source (c, ckpt_source, &error);
   g_assert_no_error (error);
+  ckpt_label = g_strconcat (label, ", step 2", NULL);
+  g_assert_cmpstr (lk_embedder_get_label (ckpt), ==, ckpt_label);
   g_assert_true (lk_embedder_embed_images (ckpt, c, idx, 3, ck, NULL, NULL, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (lk_embedder_get_source_key (ckpt), !=, lk_embedder_get_source_key (e));
@@ -643,9 +648,12 @@ test_embedder (void)
 
   lk_model_register_embedder ();
   train_small (c, "emb", LK_ABLATION_DEEP_RANKING);
-  check_embedder (c, "emb");
+  check_embedder (c, "emb", "DeepRanking (tiny) emb");
   train_small (c, "vis", LK_ABLATION_SINGLE_SCALE_VISUAL);
-  check_embedder (c, "vis");
+  check_embedder (c, "vis", "Single-scale + visual features (tiny) vis");
+  /* Named after its preset, as DeepRanking is by default: not twice. */
+  train_small (c, "tiny", LK_ABLATION_DEEP_RANKING);
+  check_embedder (c, "tiny", "DeepRanking (tiny)");
 
   /* The trainer embedded the collection at the end: eval and query see it. */
   sources = lk_embedding_list_sources (c);

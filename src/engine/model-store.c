@@ -922,7 +922,8 @@ lk_model_new_embedder (LkModel *self, LkCollection *collection, guint n_threads,
 {
   ModelEmbedder *e;
   g_autofree char *source = NULL, *label = NULL;
-  const char *at;
+  const char *at, *preset;
+  int base_len;
 
   g_return_val_if_fail (self != NULL && collection != NULL, NULL);
   if (lk_collection_get_channels (collection) != self->format.channels)
@@ -940,13 +941,24 @@ lk_model_new_embedder (LkModel *self, LkCollection *collection, guint n_threads,
   g_mutex_init (&e->lock);
   source = g_strdup_printf ("model-%s", self->name);
   at = strrchr (self->name, '@');
-  if (at != NULL)
-    label = g_strdup_printf (_("%s (%s) %.*s, step %s"), lk_ablation_label (self->ablation),
-                             lk_preset_name (self->preset), (int) (at - self->name), self->name,
+  base_len = at != NULL ? (int) (at - self->name) : (int) strlen (self->name);
+  /* A model named after its preset (the default name of DeepRanking) is
+   * not labelled "DeepRanking (photo) photo". */
+  preset = lk_preset_name (self->preset);
+  if (base_len == (int) strlen (preset) && strncmp (self->name, preset, base_len) == 0)
+    base_len = 0;
+  /* TRANSLATORS: a model's label: its kind, its preset, the step of the checkpoint */
+  if (at != NULL && base_len == 0)
+    label = g_strdup_printf (_("%s (%s), step %s"), lk_ablation_label (self->ablation), preset,
                              at + 1);
+  else if (at != NULL)
+    label = g_strdup_printf (_("%s (%s) %.*s, step %s"), lk_ablation_label (self->ablation),
+                             preset, base_len, self->name, at + 1);
+  else if (base_len == 0)
+    label = g_strdup_printf ("%s (%s)", lk_ablation_label (self->ablation), preset);
   else
-    label = g_strdup_printf (_("%s (%s) %s"), lk_ablation_label (self->ablation),
-                             lk_preset_name (self->preset), self->name);
+    label = g_strdup_printf (_("%s (%s) %s"), lk_ablation_label (self->ablation), preset,
+                             self->name);
   return lk_embedder_new (&model_vtable, source, label, LK_EMBEDDING_MODEL, self->dim, self->key,
                           e, model_embedder_free);
 }
