@@ -223,7 +223,9 @@ update_status (LkEvalCheckpoints *self)
     text = g_strdup (_("The checkpoints or the labels changed: measuring again shortly."));
   else if (self->measured != NULL)
     /* TRANSLATORS: the checkpoints plot is current: points, seconds it took */
-    text = g_strdup_printf (_("%u points, measured in %.1f s."), n, self->last_seconds);
+    text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u point, measured in %.1f\u00a0s.",
+                                         "%u points, measured in %.1f\u00a0s.", n),
+                            n, self->last_seconds);
   if (text != NULL && self->n_failed > 0)
     {
       /* TRANSLATORS: appended to the status: points that could not be measured, why */

@@ -300,7 +300,7 @@ update_status (LkEvaluateView *self)
     text = g_strdup (_("The labels or sources changed: recomputing shortly."));
   else if (self->table != NULL)
     /* TRANSLATORS: when the table is current: the seconds the last evaluation took */
-    text = g_strdup_printf (_("Up to date (computed in %.1f s)."), self->last_seconds);
+    text = g_strdup_printf (_("Up to date (computed in %.1f\u00a0s)."), self->last_seconds);
   gtk_label_set_label (self->status_label, text);
 }
 

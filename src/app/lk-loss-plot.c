@@ -529,7 +529,10 @@ update_label (LkLossPlot *self, gboolean force)
     {
       g_autofree char *last = lk_loss_plot_dup_readout (self, n - 1);
       /* TRANSLATORS: the loss plot's accessible name: steps so far, the last step's read-out */
-      text = g_strdup_printf (_("Training loss and violation rate, %u steps; latest: %s"), n, last);
+      text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Training loss and violation rate, "
+                                           "%u step; latest: %s", "Training loss and violation "
+                                           "rate, %u steps; latest: %s", n),
+                              n, last);
     }
   gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL, text, -1);
 }
