@@ -341,6 +341,9 @@ test_run (void)
   w.state = "Paused";
   lk_test_wait_until (state_is, &w, "the pause");
   paused_at = shown_step (view);
+  /* Pre-training's violation rate is its share misclassified. */
+  if (paused_at < 20)
+    g_assert_cmpstr (_lk_training_view_get_caption (view, "violation"), ==, "Misclassified");
   wait_ms (400);
   g_assert_cmpuint (shown_step (view), ==, paused_at);
   g_assert_cmpuint (lk_training_get_progress (training)->step, ==, paused_at);
@@ -354,6 +357,7 @@ test_run (void)
   w.step = 30;
   lk_test_wait_until (advanced_past, &w, "ranking steps");
   g_assert_cmpint (lk_loss_plot_get_boundary (_lk_training_view_get_plot (view)), >, 0);
+  g_assert_cmpstr (_lk_training_view_get_caption (view, "violation"), ==, "Violation");
   g_assert_true (lk_test_press_shortcut (GTK_WIDGET (view), "<Control>period"));
   lk_test_wait_until (ended, &w, "the stop");
   lk_frame_monitor_stop (frames, &stats);

@@ -25,6 +25,10 @@ GtkSpinButton *_lk_training_view_get_spin      (LkTrainingView *self,
 /* A figure's value as shown ("step", "loss", "eta", …). */
 const char  *_lk_training_view_get_figure      (LkTrainingView *self,
                                                 const char     *name);
+/* A figure's caption ("Violation" while ranking, "Misclassified" while
+ * pre-training). */
+const char  *_lk_training_view_get_caption     (LkTrainingView *self,
+                                                const char     *name);
 const char  *_lk_training_view_get_state_text  (LkTrainingView *self);
 const char  *_lk_training_view_get_error_text  (LkTrainingView *self);
 /* The model whose checkpoints are listed, and the steps listed (0: the

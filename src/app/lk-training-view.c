@@ -71,6 +71,7 @@ struct _LkTrainingView
   LkLossPlot      *plot;
 
   GtkLabel        *figures[N_FIGURES];
+  GtkLabel        *captions[N_FIGURES];
 
   /* Owned */
   LkSession       *session;
@@ -339,6 +340,9 @@ show_progress (LkTrainingView *self)
                             : _("Choose a preset and a schedule, then Start. The model is "
                                 "pre-trained as a classifier on the categories, then trained "
                                 "on triplets from the online sampler (watch them in Buffers)."));
+  /* Pre-training's "violation" is the share of its batch misclassified. */
+  gtk_label_set_label (self->captions[3], here && p->stage == LK_TRAIN_STAGE_PRETRAIN
+                                          ? _("Misclassified") : _("Violation"));
   if (!here)
     {
       gtk_progress_bar_set_fraction (self->progress_bar, 0);
@@ -1113,6 +1117,7 @@ add_figures (LkTrainingView *self)
       gtk_box_append (GTK_BOX (box), value);
       gtk_flow_box_append (self->figures_box, box);
       self->figures[i] = GTK_LABEL (value);
+      self->captions[i] = GTK_LABEL (caption);
     }
 }
 
@@ -1251,6 +1256,15 @@ _lk_training_view_get_figure (LkTrainingView *self, const char *name)
   for (guint i = 0; i < N_FIGURES; i++)
     if (g_str_equal (name, figure_names[i]))
       return gtk_label_get_label (self->figures[i]);
+  return NULL;
+}
+
+const char *
+_lk_training_view_get_caption (LkTrainingView *self, const char *name)
+{
+  for (guint i = 0; i < N_FIGURES; i++)
+    if (g_str_equal (name, figure_names[i]))
+      return gtk_label_get_label (self->captions[i]);
   return NULL;
 }
 
