@@ -338,6 +338,16 @@ check_cells_show_their_images (LkWindow *window)
 
 /* Tests ----------------------------------------------------------------------- */
 
+static gboolean press (GtkWidget *window, const char *accel);
+
+/* Whether the keyboard focus is @widget or inside it. */
+static gboolean
+focus_within (LkWindow *window, GtkWidget *widget)
+{
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
+  return focus != NULL && (focus == widget || gtk_widget_is_ancestor (focus, widget));
+}
+
 static void
 on_image_activated (LkSession *session, guint index, gpointer data)
 {
@@ -424,6 +434,20 @@ test_browse_folder (void)
       /* The shape of the original, not the square tensor. */
       g_assert_cmpint (w >= h, ==, gdk_texture_get_width (texture) >= gdk_texture_get_height (texture));
     }
+
+  /* Tab leaves the categories for the images, Shift+Tab comes back:
+   * not one row at a time, as GTK 4.8's lists would have it. */
+  {
+    GtkWidget *sidebar = GTK_WIDGET (_lk_browse_view_get_sidebar (view));
+    GtkWidget *grid = GTK_WIDGET (_lk_browse_view_get_grid (view));
+
+    gtk_widget_grab_focus (sidebar);
+    g_assert_true (focus_within (window, sidebar));
+    g_assert_true (press (sidebar, "Tab"));
+    g_assert_true (focus_within (window, grid));
+    g_assert_true (press (grid, "<Shift>ISO_Left_Tab"));
+    g_assert_true (focus_within (window, sidebar));
+  }
 
   /* Filtering: beta's five images, then delta's empty state. */
   select_category (window, 2);

@@ -11,6 +11,7 @@
 
 #include "lk-browse-view-private.h"
 #include "lk-category-item.h"
+#include "lk-focus.h"
 #include "lk-image-details.h"
 #include "lk-image-item.h"
 #include "lk-image-list.h"
@@ -342,6 +343,8 @@ static void
 lk_browse_view_init (LkBrowseView *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  lk_focus_tab_leaves (GTK_WIDGET (self->sidebar));
+  lk_focus_tab_leaves (GTK_WIDGET (self->grid));
 
   self->categories = g_list_store_new (LK_TYPE_CATEGORY_ITEM);
   gtk_single_selection_set_model (self->sidebar_selection, G_LIST_MODEL (self->categories));

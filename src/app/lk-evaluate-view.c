@@ -25,12 +25,13 @@
 #include "lk-eval-checkpoints.h"
 #include "lk-eval-row-item.h"
 #include "lk-evaluate-view-private.h"
+#include "lk-focus.h"
 #include "lk-precision-plot.h"
 #include "lk-progress-relay.h"
 #include "lk-session-binding.h"
 #include "lk-status-page.h"
-#include "lk-worker.h"
 #include "lk-weak-ref.h"
+#include "lk-worker.h"
 
 #define REFRESH_DELAY_MS 1500
 
@@ -925,6 +926,7 @@ lk_evaluate_view_init (LkEvaluateView *self)
   GtkNoSelection *selection;
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  lk_focus_tab_leaves (GTK_WIDGET (self->column_view));
   self->rows = g_list_store_new (LK_TYPE_EVAL_ROW_ITEM);
   selection = gtk_no_selection_new (g_object_ref (G_LIST_MODEL (self->rows)));
   gtk_column_view_set_model (self->column_view, GTK_SELECTION_MODEL (selection));

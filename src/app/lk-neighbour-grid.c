@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 
 #include "lk-neighbour-grid.h"
+#include "lk-focus.h"
 #include "lk-neighbour-item.h"
 #include "lk-thumbnail.h"
 
@@ -176,6 +177,7 @@ lk_neighbour_grid_init (LkNeighbourGrid *self)
   GtkNoSelection *selection;
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  lk_focus_tab_leaves (GTK_WIDGET (self->grid));
   self->items = g_list_store_new (LK_TYPE_NEIGHBOUR_ITEM);
   selection = gtk_no_selection_new (g_object_ref (G_LIST_MODEL (self->items)));
   gtk_grid_view_set_model (self->grid, GTK_SELECTION_MODEL (selection));

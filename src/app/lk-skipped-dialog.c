@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 
 #include "lk-skipped-dialog.h"
+#include "lk-focus.h"
 
 /* One row ------------------------------------------------------------------ */
 
@@ -129,6 +130,7 @@ lk_skipped_dialog_init (LkSkippedDialog *self)
   g_autoptr(GtkSingleSelection) selection = NULL;
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  lk_focus_tab_leaves (GTK_WIDGET (self->column_view));
   self->rows = g_list_store_new (LK_TYPE_SKIPPED_ROW);
   selection = gtk_single_selection_new (g_object_ref (G_LIST_MODEL (self->rows)));
   gtk_single_selection_set_autoselect (selection, FALSE);
