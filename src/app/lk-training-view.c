@@ -1250,22 +1250,26 @@ _lk_training_view_get_spin (LkTrainingView *self, const char *name)
   return spin_by_name (self, name);
 }
 
-const char *
-_lk_training_view_get_figure (LkTrainingView *self, const char *name)
+/* The label of figure @name in @labels (the values or the captions). */
+static const char *
+figure_label (GtkLabel *const *labels, const char *name)
 {
   for (guint i = 0; i < N_FIGURES; i++)
     if (g_str_equal (name, figure_names[i]))
-      return gtk_label_get_label (self->figures[i]);
+      return gtk_label_get_label (labels[i]);
   return NULL;
+}
+
+const char *
+_lk_training_view_get_figure (LkTrainingView *self, const char *name)
+{
+  return figure_label (self->figures, name);
 }
 
 const char *
 _lk_training_view_get_caption (LkTrainingView *self, const char *name)
 {
-  for (guint i = 0; i < N_FIGURES; i++)
-    if (g_str_equal (name, figure_names[i]))
-      return gtk_label_get_label (self->captions[i]);
-  return NULL;
+  return figure_label (self->captions, name);
 }
 
 const char *
