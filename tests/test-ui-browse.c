@@ -482,7 +482,8 @@ test_browse_folder (void)
                                        "Image details");
   g_assert_cmpstr (_lk_image_details_get_text (details, LK_DETAILS_NAME), ==, "a2.png");
   g_assert_cmpstr (_lk_image_details_get_text (details, LK_DETAILS_CATEGORY), ==, "alpha");
-  g_assert_cmpstr (_lk_image_details_get_text (details, LK_DETAILS_SPLIT), ==, "None");
+  g_assert_false (_lk_image_details_get_shown (details, LK_DETAILS_SPLIT));
+  g_assert_true (_lk_image_details_get_shown (details, LK_DETAILS_CATEGORY));
   g_assert_true (g_str_has_suffix (_lk_image_details_get_text (details, LK_DETAILS_PATH), "/alpha/a2.png"));
   g_assert_true (g_str_has_prefix (_lk_image_details_get_text (details, LK_DETAILS_PATH), root));
   {
@@ -724,6 +725,17 @@ test_last_collection (void)
     g_autoptr(LkImageItem) it = g_list_model_get_item (G_LIST_MODEL (grid_model (window)), 6999);
     g_assert_cmpstr (lk_image_item_get_category_name (it), ==, "Sneaker");
     g_assert_true (lk_collection_get_split (coll, lk_image_item_get_index (it)) == LK_SPLIT_TEST);
+  }
+  /* The built-in collection's images have a split, and the details say which. */
+  gtk_single_selection_set_selected (grid_model (window), 6999);
+  flush_main_loop ();
+  {
+    LkImageDetails *details = _lk_browse_view_get_details (browse_view (window));
+    g_assert_true (_lk_image_details_get_shown (details, LK_DETAILS_SPLIT));
+    g_assert_cmpstr (_lk_image_details_get_text (details, LK_DETAILS_SPLIT), ==, "Test");
+    gtk_single_selection_set_selected (grid_model (window), 0);
+    flush_main_loop ();
+    g_assert_cmpstr (_lk_image_details_get_text (details, LK_DETAILS_SPLIT), ==, "Training");
   }
 
   /* A flick through all 70,000: cells are recycled, stale requests

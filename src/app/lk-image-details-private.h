@@ -17,6 +17,9 @@ typedef enum {
 
 const char  *_lk_image_details_get_text    (LkImageDetails *self,
                                             LkDetailsField  field);
+/* Whether the field's row is shown (a folder collection has no split). */
+gboolean     _lk_image_details_get_shown   (LkImageDetails *self,
+                                            LkDetailsField  field);
 LkThumbnail *_lk_image_details_get_preview (LkImageDetails *self);
 
 G_END_DECLS

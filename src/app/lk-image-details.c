@@ -15,6 +15,7 @@ struct _LkImageDetails
   LkThumbnail *preview;
   GtkLabel    *name_label;
   GtkLabel    *category_label;
+  GtkLabel    *split_label_caption;
   GtkLabel    *split_label;
   GtkLabel    *path_label;
   GtkLabel    *file_size_label;
@@ -45,6 +46,7 @@ lk_image_details_class_init (LkImageDetailsClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LkImageDetails, preview);
   gtk_widget_class_bind_template_child (widget_class, LkImageDetails, name_label);
   gtk_widget_class_bind_template_child (widget_class, LkImageDetails, category_label);
+  gtk_widget_class_bind_template_child (widget_class, LkImageDetails, split_label_caption);
   gtk_widget_class_bind_template_child (widget_class, LkImageDetails, split_label);
   gtk_widget_class_bind_template_child (widget_class, LkImageDetails, path_label);
   gtk_widget_class_bind_template_child (widget_class, LkImageDetails, file_size_label);
@@ -84,8 +86,7 @@ split_name (LkSplit split)
       return _("Test");
     case LK_SPLIT_ALL:
     default:
-      /* TRANSLATORS: the split of an image in a folder collection, which has none */
-      return _("None");
+      return NULL;
     }
 }
 
@@ -110,6 +111,7 @@ lk_image_details_set_image (LkImageDetails *self, LkCollection *collection, guin
   g_autofree char *path = NULL;
   g_autofree char *size_text = NULL;
   g_autofree char *pixels_text = NULL;
+  const char *split;
   guint64 file_size;
   guint width, height;
 
@@ -126,7 +128,11 @@ lk_image_details_set_image (LkImageDetails *self, LkCollection *collection, guin
   name = lk_image_item_dup_display_name (item);
   gtk_label_set_label (self->name_label, name);
   gtk_label_set_label (self->category_label, lk_image_item_get_category_name (item));
-  gtk_label_set_label (self->split_label, split_name (lk_collection_get_split (collection, index)));
+  split = split_name (lk_collection_get_split (collection, index));
+  /* A folder collection has no split: its row is left out, not filled with "None". */
+  gtk_label_set_label (self->split_label, split != NULL ? split : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->split_label_caption), split != NULL);
+  gtk_widget_set_visible (GTK_WIDGET (self->split_label), split != NULL);
 
   file = lk_collection_dup_file (collection, index);
   if (file != NULL)
@@ -160,6 +166,15 @@ _lk_image_details_get_text (LkImageDetails *self, LkDetailsField field)
   g_return_val_if_fail (LK_IS_IMAGE_DETAILS (self), NULL);
   g_return_val_if_fail ((guint) field < G_N_ELEMENTS (labels), NULL);
   return gtk_label_get_label (labels[field]);
+}
+
+gboolean
+_lk_image_details_get_shown (LkImageDetails *self, LkDetailsField field)
+{
+  g_return_val_if_fail (LK_IS_IMAGE_DETAILS (self), FALSE);
+  if (field == LK_DETAILS_SPLIT)
+    return gtk_widget_get_visible (GTK_WIDGET (self->split_label));
+  return TRUE;
 }
 
 LkThumbnail *
