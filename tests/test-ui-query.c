@@ -287,6 +287,52 @@ golden_ready (gpointer session)
   return lk_search_service_lookup (lk_session_get_search_service (session), "golden") != NULL;
 }
 
+static void
+check_view_focus (LkWindow *window, const char *name)
+{
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
+  GtkWidget *view = gtk_stack_get_visible_child (_lk_window_get_views (window));
+
+  if (focus == NULL || !gtk_widget_is_ancestor (focus, view))
+    g_error ("Shown with the focus on a Browse image, the %s view does not have it", name);
+  if (GTK_IS_LABEL (focus))
+    g_error ("Shown with the focus on a Browse image, the %s view gives it to the label “%s”",
+             name, gtk_label_get_text (GTK_LABEL (focus)));
+}
+
+/* A view switched to with the focus on a Browse image, as after a click
+ * there and Alt+2, has the focus on one of its controls: the Query view
+ * gave it to the query's selectable name, with all its text selected. */
+static void
+test_view_focus (void)
+{
+  static const char *const views[] = { "query", "training", "buffers", "label", "evaluate" };
+  g_autofree char *root = lk_test_make_image_tree ("view-focus", categories, PER_CATEGORY, 20, 20, 5);
+  LkWindow *window = lk_test_window_new (32);
+  LkQueryView *view = query_view (window);
+  GtkWidget *grid = GTK_WIDGET (_lk_browse_view_get_grid (_lk_window_get_browse_view (window)));
+  guint n;
+
+  lk_test_window_open (window, root);
+  lk_test_wait_until (sources_listed, window, "the sources");
+  n = _lk_query_view_get_n_answered (view);
+  gtk_single_selection_set_selected (GTK_SINGLE_SELECTION (gtk_grid_view_get_model (GTK_GRID_VIEW (grid))), 2);
+  for (guint i = 0; i < G_N_ELEMENTS (views); i++)
+    {
+      g_assert_true (gtk_widget_child_focus (grid, GTK_DIR_TAB_FORWARD));
+      g_assert_true (gtk_widget_is_ancestor (gtk_root_get_focus (GTK_ROOT (window)), grid));
+      lk_window_show_view (window, views[i]);
+      if (i == 0)
+        wait_answer (view, n);
+      check_view_focus (window, views[i]);
+      lk_test_flush_main_loop ();
+      check_view_focus (window, views[i]);
+      lk_window_show_view (window, "browse");
+      lk_test_flush_main_loop ();
+    }
+  lk_test_window_close (window);
+}
+
 /* A window on the built-in collection (@dir) with the Query view shown. */
 static LkWindow *
 open_fashion_mnist (const char *dir)
@@ -414,6 +460,7 @@ main (int argc, char **argv)
   g_setenv ("GSK_RENDERER", "cairo", FALSE);
   lk_test_gtk_init (&argc, &argv);
   g_test_add_func ("/ui/query/neighbours", test_query);
+  g_test_add_func ("/ui/query/view-focus", test_view_focus);
   g_test_add_func ("/ui/query/fashion-mnist-latency", test_fashion_mnist_latency);
   return g_test_run ();
 }
