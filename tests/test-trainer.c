@@ -275,7 +275,7 @@ test_loss_falls (void)
   g_assert_cmpuint (h->len, ==, P + R);
   for (guint i = 0; i < P + R; i++)
     {
-      g_assert_cmpuint (g_array_index (h, LkTrainPoint, i).step, ==, i);
+      g_assert_cmpuint (g_array_index (h, LkTrainPoint, i).step, ==, i + 1);
       g_assert_cmpuint (g_array_index (h, LkTrainPoint, i).stage, ==,
                         i < P ? LK_TRAIN_STAGE_PRETRAIN : LK_TRAIN_STAGE_RANKING);
     }

@@ -1794,7 +1794,9 @@ record (LkTrainer *self, const StepResult *r, double seconds, guint images)
     self->loss_smooth = r->loss;
   else
     self->loss_smooth = 0.98 * self->loss_smooth + 0.02 * r->loss;
-  pt.step = self->st.pretrain_done + self->st.ranking_done;
+  /* Numbered from 1, as progress counts it once the step is done: the
+   * point the app plots while the run goes, and after it from here. */
+  pt.step = self->st.pretrain_done + self->st.ranking_done + 1;
   pt.stage = self->st.stage;
   pt.loss = (float) r->loss;
   pt.violation = (float) r->violation;

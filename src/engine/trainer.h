@@ -152,7 +152,7 @@ typedef void (*LkTrainProgressFunc) (const LkTrainProgress *progress,
 
 /* One point of the loss history (one per step). */
 typedef struct {
-  guint64 step;
+  guint64 step;        /* from 1: the steps done once this one is */
   guint32 stage;       /* LkTrainStage */
   float   loss;
   float   violation;
