@@ -295,6 +295,14 @@ query_compares (gpointer data)
            _lk_query_view_get_source_dropdown (LK_QUERY_VIEW (page), 1)), q->name) == 0;
 }
 
+static gboolean
+focus_on_pause (gpointer view)
+{
+  GtkWidget *pause = _lk_training_view_get_button (view, "pause");
+
+  return gtk_root_get_focus (gtk_widget_get_root (pause)) == pause;
+}
+
 static void
 test_run (void)
 {
@@ -328,10 +336,16 @@ test_run (void)
 
   frames = lk_frame_monitor_start (GTK_WIDGET (window));
   /* By keyboard: Ctrl+Return starts, Space pauses and resumes, Ctrl+.
-   * stops (the view's key bindings). */
+   * stops (the view's key bindings). Ctrl+Return typed in the name: the
+   * settings then cannot change, and the focus goes to Pause. */
+  g_assert_true (gtk_widget_grab_focus (GTK_WIDGET (_lk_training_view_get_name_entry (view))));
   g_assert_true (lk_test_press_shortcut (GTK_WIDGET (view), "<Control>Return"));
   g_assert_null (_lk_training_view_get_error_text (view));
   g_assert_true (lk_training_get_active (training));
+  g_assert_false (gtk_widget_is_sensitive (GTK_WIDGET (_lk_training_view_get_name_entry (view))));
+  g_assert_false (gtk_widget_is_sensitive (GTK_WIDGET (_lk_training_view_get_preset (view))));
+  g_assert_false (gtk_widget_is_sensitive (GTK_WIDGET (_lk_training_view_get_spin (view, "gap"))));
+  lk_test_wait_until (focus_on_pause, view, "the focus on Pause");
   /* Steps advance and the plot gets points. */
   w.step = 3;
   lk_test_wait_until (advanced_past, &w, "the first steps");
@@ -371,6 +385,10 @@ test_run (void)
   g_assert_cmpfloat (stats.worst_ms, <, 500);
   lk_test_flush_main_loop ();
   g_assert_cmpstr (_lk_training_view_get_state_text (view), ==, "Stopped");
+  /* Stopped: the settings are for the next model again; the focus, on
+   * Pause, went to Start. */
+  g_assert_true (gtk_widget_is_sensitive (GTK_WIDGET (_lk_training_view_get_name_entry (view))));
+  g_assert_true (gtk_root_get_focus (GTK_ROOT (window)) == _lk_training_view_get_button (view, "start"));
   stopped_at = lk_training_get_progress (training)->step;
   g_assert_cmpuint (stopped_at, <, 90);
   g_assert_cmpstr (_lk_training_view_get_listed_model (view), ==, name);
@@ -389,6 +407,10 @@ test_run (void)
   g_assert_cmpuint (lk_loss_plot_get_n_points (_lk_training_view_get_plot (view)), ==,
                     lk_training_get_history (training)->len);
   g_assert_cmpuint (lk_training_get_history (training)->len, ==, stopped_at);
+  /* Numbered as the Step figure and the points plotted while it ran: the
+   * last is the step it stopped at, not one before. */
+  g_assert_cmpuint (g_array_index (lk_training_get_history (training), LkTrainPoint,
+                                   stopped_at - 1).step, ==, stopped_at);
   g_assert_true (_lk_training_view_can_continue (view));
 
   /* The stop's checkpoint embedded on request: a source for Query. */
@@ -443,6 +465,31 @@ checkpoint_written (gpointer data)
 
 /* Closing the window while a model trains stops it with a checkpoint
  * (and frees the window's session once the trainer is done). */
+/* Stopped while pre-training, the view still shows that stage's last
+ * figures: its violation is still the share misclassified. */
+static void
+test_stopped_pretraining (void)
+{
+  LkWindow *window = open_window ("stopped-pretraining");
+  LkTrainingView *view = training_view (window);
+  Watch w = { view, lk_session_get_training (lk_window_get_session (window)), 3, NULL };
+
+  lk_window_show_view (window, "training");
+  _lk_training_view_set_params_hook (view, short_run, NULL);
+  gtk_drop_down_set_selected (_lk_training_view_get_preset (view), LK_PRESET_TINY);
+  gtk_drop_down_set_selected (_lk_training_view_get_schedule (view), 1);
+  gtk_spin_button_set_value (_lk_training_view_get_spin (view, "pretrain-steps"), 2000);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "training.start", NULL));
+  lk_test_wait_until (advanced_past, &w, "the first steps");
+  g_assert_cmpstr (_lk_training_view_get_caption (view, "violation"), ==, "Misclassified");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "training.stop", NULL));
+  lk_test_wait_until (ended, &w, "the stop");
+  lk_test_flush_main_loop ();
+  g_assert_cmpstr (_lk_training_view_get_state_text (view), ==, "Stopped");
+  g_assert_cmpstr (_lk_training_view_get_caption (view, "violation"), ==, "Misclassified");
+  lk_test_window_close (window);
+}
+
 static void
 test_close_stops (void)
 {
@@ -491,6 +538,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/training/loss-plot", test_loss_plot);
   g_test_add_func ("/ui/training/form", test_form);
   g_test_add_func ("/ui/training/run", test_run);
+  g_test_add_func ("/ui/training/stopped-pretraining", test_stopped_pretraining);
   g_test_add_func ("/ui/training/close-stops", test_close_stops);
   return g_test_run ();
 }

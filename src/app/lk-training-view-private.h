@@ -22,6 +22,9 @@ GtkDropDown *_lk_training_view_get_preset      (LkTrainingView *self);
 GtkDropDown *_lk_training_view_get_schedule    (LkTrainingView *self);
 GtkSpinButton *_lk_training_view_get_spin      (LkTrainingView *self,
                                                 const char     *name);
+/* "start", "pause" or "stop". */
+GtkWidget   *_lk_training_view_get_button      (LkTrainingView *self,
+                                                const char     *name);
 /* A figure's value as shown ("step", "loss", "eta", …). */
 const char  *_lk_training_view_get_figure      (LkTrainingView *self,
                                                 const char     *name);

@@ -58,7 +58,13 @@ struct _LkTrainingView
   GtkSpinButton   *ranking_batch_spin;
   GtkSpinButton   *checkpoint_spin;
   GtkLabel        *form_error_label;
+  GtkWidget       *form;
+  GtkWidget       *basic_grid;
+  GtkWidget       *advanced_grid;
+  GtkWidget       *start_button;
   GtkButton       *pause_button;
+  GtkWidget       *stop_button;
+  gboolean         refocus;      /* the focus left the form: see update_actions() */
   GtkDropDown     *model_dropdown;
   GtkWidget       *resume_model_button;
   GtkLabel        *models_label;
@@ -317,6 +323,19 @@ set_figure (LkTrainingView *self, guint i, char *text)
   g_free (text);
 }
 
+/* The stage of the last step the figures show. */
+static LkTrainStage
+last_stage (LkTrainingView *self)
+{
+  const LkTrainProgress *p = lk_training_get_progress (self->training);
+  GArray *history = lk_training_get_history (self->training);
+
+  if (p->stage == LK_TRAIN_STAGE_PRETRAIN || p->stage == LK_TRAIN_STAGE_RANKING
+      || history == NULL || history->len == 0)
+    return p->stage;
+  return (LkTrainStage) g_array_index (history, LkTrainPoint, history->len - 1).stage;
+}
+
 static void
 show_progress (LkTrainingView *self)
 {
@@ -340,8 +359,9 @@ show_progress (LkTrainingView *self)
                             : _("Choose a preset and a schedule, then Start. The model is "
                                 "pre-trained as a classifier on the categories, then trained "
                                 "on triplets from the online sampler (watch them in Buffers)."));
-  /* Pre-training's "violation" is the share of its batch misclassified. */
-  gtk_label_set_label (self->captions[3], here && p->stage == LK_TRAIN_STAGE_PRETRAIN
+  /* Pre-training's "violation" is the share of its batch misclassified
+   * (the figure of its last step, also once a run stopped there). */
+  gtk_label_set_label (self->captions[3], here && last_stage (self) == LK_TRAIN_STAGE_PRETRAIN
                                           ? _("Misclassified") : _("Violation"));
   if (!here)
     {
@@ -613,6 +633,10 @@ update_actions (LkTrainingView *self)
   const LkEmbeddingSource *done = source != NULL && self->service != NULL
                                   ? lk_search_service_find_source (self->service, source) : NULL;
 
+  GtkRoot *root = gtk_widget_get_root (w);
+  GtkWidget *focus = root != NULL ? gtk_root_get_focus (root) : NULL;
+  gboolean focus_in_form = focus != NULL && gtk_widget_is_ancestor (focus, self->form);
+
   gtk_widget_action_set_enabled (w, "training.start", self->collection != NULL && !active);
   gtk_widget_action_set_enabled (w, "training.pause-resume",
                                  active && lk_training_get_trainer (self->training) != NULL &&
@@ -622,6 +646,36 @@ update_actions (LkTrainingView *self)
                                  !active && self->collection != NULL && info != NULL &&
                                  info->checkpoints->len > 0 && (done == NULL || !done->stored));
   gtk_button_set_label (self->pause_button, paused ? _("_Resume") : _("_Pause"));
+  /* The settings are those of the next model: while one trains they
+   * cannot change, as Continue sets them to the model it continues. An
+   * entry among them gives up the focus first (made insensitive with it,
+   * it never gets its focus-out). */
+  if (active && focus != NULL && (gtk_widget_is_ancestor (focus, self->basic_grid) ||
+                                  gtk_widget_is_ancestor (focus, self->advanced_grid)))
+    {
+      gtk_root_set_focus (root, NULL);
+      self->refocus = TRUE;
+    }
+  gtk_widget_set_sensitive (self->basic_grid, !active);
+  gtk_widget_set_sensitive (self->advanced_grid, !active);
+  /* Where that, or Start or Stop turning insensitive, took the focus
+   * from the form, it goes to the button that acts next (Pause while
+   * training, Start after), not nowhere, where Space does nothing; Pause
+   * only once the run is past its preparation. */
+  if (focus_in_form && !gtk_widget_is_sensitive (focus))
+    self->refocus = TRUE;
+  if (self->refocus)
+    {
+      GtkWidget *now = root != NULL ? gtk_root_get_focus (root) : NULL;
+      GtkWidget *next = gtk_widget_is_sensitive (GTK_WIDGET (self->pause_button))
+                        ? GTK_WIDGET (self->pause_button)
+                        : gtk_widget_is_sensitive (self->start_button) ? self->start_button : NULL;
+
+      if (now != NULL && gtk_widget_is_sensitive (now))
+        self->refocus = FALSE;      /* the person put it somewhere */
+      else if (next != NULL)
+        self->refocus = !gtk_widget_grab_focus (next);
+    }
 }
 
 /* Models and checkpoints ------------------------------------------------------------------ */
@@ -1044,7 +1098,12 @@ lk_training_view_class_init (LkTrainingViewClass *klass)
   BIND (ranking_batch_spin);
   BIND (checkpoint_spin);
   BIND (form_error_label);
+  BIND (form);
+  BIND (basic_grid);
+  BIND (advanced_grid);
+  BIND (start_button);
   BIND (pause_button);
+  BIND (stop_button);
   BIND (model_dropdown);
   BIND (resume_model_button);
   BIND (models_label);
@@ -1258,6 +1317,18 @@ figure_label (GtkLabel *const *labels, const char *name)
     if (g_str_equal (name, figure_names[i]))
       return gtk_label_get_label (labels[i]);
   return NULL;
+}
+
+GtkWidget *
+_lk_training_view_get_button (LkTrainingView *self, const char *name)
+{
+  if (g_str_equal (name, "start"))
+    return self->start_button;
+  if (g_str_equal (name, "pause"))
+    return GTK_WIDGET (self->pause_button);
+  if (g_str_equal (name, "stop"))
+    return self->stop_button;
+  g_return_val_if_reached (NULL);
 }
 
 const char *
