@@ -465,6 +465,22 @@ checkpoint_written (gpointer data)
 
 /* Closing the window while a model trains stops it with a checkpoint
  * (and frees the window's session once the trainer is done). */
+/* Starts a tiny model on @window's collection with pre-training longer
+ * than a test waits, and waits for its first steps (@w->step). */
+static void
+start_long_pretraining (LkWindow *window, Watch *w)
+{
+  LkTrainingView *view = w->view;
+
+  lk_window_show_view (window, "training");
+  _lk_training_view_set_params_hook (view, short_run, NULL);
+  gtk_drop_down_set_selected (_lk_training_view_get_preset (view), LK_PRESET_TINY);
+  gtk_drop_down_set_selected (_lk_training_view_get_schedule (view), 1);
+  gtk_spin_button_set_value (_lk_training_view_get_spin (view, "pretrain-steps"), 2000);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "training.start", NULL));
+  lk_test_wait_until (advanced_past, w, "the first steps");
+}
+
 /* Stopped while pre-training, the view still shows that stage's last
  * figures: its violation is still the share misclassified. */
 static void
@@ -474,13 +490,7 @@ test_stopped_pretraining (void)
   LkTrainingView *view = training_view (window);
   Watch w = { view, lk_session_get_training (lk_window_get_session (window)), 3, NULL };
 
-  lk_window_show_view (window, "training");
-  _lk_training_view_set_params_hook (view, short_run, NULL);
-  gtk_drop_down_set_selected (_lk_training_view_get_preset (view), LK_PRESET_TINY);
-  gtk_drop_down_set_selected (_lk_training_view_get_schedule (view), 1);
-  gtk_spin_button_set_value (_lk_training_view_get_spin (view, "pretrain-steps"), 2000);
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "training.start", NULL));
-  lk_test_wait_until (advanced_past, &w, "the first steps");
+  start_long_pretraining (window, &w);
   g_assert_cmpstr (_lk_training_view_get_caption (view, "violation"), ==, "Misclassified");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "training.stop", NULL));
   lk_test_wait_until (ended, &w, "the stop");
@@ -501,13 +511,7 @@ test_close_stops (void)
   Closed c = { coll, "tiny", session };
   guint64 closed_at;
 
-  lk_window_show_view (window, "training");
-  _lk_training_view_set_params_hook (view, short_run, NULL);
-  gtk_drop_down_set_selected (_lk_training_view_get_preset (view), LK_PRESET_TINY);
-  gtk_drop_down_set_selected (_lk_training_view_get_schedule (view), 1);
-  gtk_spin_button_set_value (_lk_training_view_get_spin (view, "pretrain-steps"), 2000);
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "training.start", NULL));
-  lk_test_wait_until (advanced_past, &w, "the first steps");
+  start_long_pretraining (window, &w);
 
   g_object_add_weak_pointer (G_OBJECT (session), (gpointer *) &c.session);
   closed_at = lk_training_get_progress (w.training)->step;
