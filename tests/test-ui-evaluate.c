@@ -15,7 +15,8 @@
  * each equal to what lk_evaluate() gives for that checkpoint, golden
  * features as the baseline; cancelled after the first point it keeps a
  * consistent state (the measured point, no half-written embedding) and
- * goes on from there; labels add a series. The part measures while
+ * goes on from there; labels add a series; a stopped model's latest
+ * weights are a plain point, not the final model's square. The part measures while
  * the first table is computed, waiting (and saying so) only while the
  * table makes the triplet sets; another collection cancels both. */
 #include "config.h"
@@ -377,10 +378,18 @@ test_checkpoint_plot (void)
 
 /* The checkpoints part ---------------------------------------------------------------- */
 
-/* A tiny model of @coll: 6 softmax and 12 ranking steps, a checkpoint
- * every 6, not embedded at the end (the view embeds it). */
 static void
-train_tiny (LkCollection *coll, const char *name)
+stop_at (const LkTrainProgress *p, gpointer trainer)
+{
+  if (p->step >= 9)
+    lk_trainer_stop (trainer);
+}
+
+/* A tiny model of @coll: 6 softmax and 12 ranking steps, a checkpoint
+ * every 6, not embedded at the end (the view embeds it); @stopped: the
+ * run stopped at step 9 instead. */
+static void
+train_tiny_run (LkCollection *coll, const char *name, gboolean stopped)
 {
   g_autoptr(LkTrainer) trainer = NULL;
   g_autoptr(GError) error = NULL;
@@ -399,9 +408,18 @@ train_tiny (LkCollection *coll, const char *name)
   p.embed_when_done = FALSE;
   trainer = lk_trainer_new (coll, name, &p, &error);
   g_assert_no_error (error);
+  if (stopped)
+    lk_trainer_set_progress_func (trainer, stop_at, trainer, NULL);
   g_assert_true (lk_trainer_run (trainer, NULL, &error));
   g_assert_no_error (error);
-  g_assert_cmpint (lk_trainer_get_state (trainer), ==, LK_TRAINER_FINISHED);
+  g_assert_cmpint (lk_trainer_get_state (trainer), ==,
+                   stopped ? LK_TRAINER_STOPPED : LK_TRAINER_FINISHED);
+}
+
+static void
+train_tiny (LkCollection *coll, const char *name)
+{
+  train_tiny_run (coll, name, FALSE);
 }
 
 /* The precision of @source on the plot's sets, as the table computes
@@ -498,6 +516,16 @@ source_listed (gpointer service)
   return lk_search_service_find_source (service, "model-tiny@12") != NULL;
 }
 
+static gboolean
+stopped_measured (gpointer data)
+{
+  PartWatch *w = data;
+
+  return g_strcmp0 (lk_eval_checkpoints_get_model (w->part), "stopped") == 0 &&
+         !lk_eval_checkpoints_get_busy (w->part) &&
+         lk_checkpoint_plot_get_n_markers (_lk_eval_checkpoints_get_plot (w->part)) >= 6;
+}
+
 static void
 test_checkpoints (void)
 {
@@ -583,6 +611,19 @@ test_checkpoints (void)
   g_assert_cmpuint (_lk_eval_checkpoints_get_n_embedded (part), ==, 0);
   g_assert_cmpuint (lk_checkpoint_plot_get_n_markers (plot), ==, 9);
   check_points (part, coll, labels);
+  g_assert_cmpint (lk_checkpoint_plot_get_final_point (plot), ==, 2);
+
+  /* A stopped model: its latest weights are a point, not the final
+   * model's square. */
+  train_tiny_run (coll, "stopped", TRUE);
+  lk_eval_checkpoints_set_model (part, "stopped");
+  lk_test_wait_until (stopped_measured, &w, "the stopped model's points");
+  g_assert_cmpuint (lk_checkpoint_plot_get_n_points (plot), ==, 2);
+  g_assert_cmpint (lk_checkpoint_plot_get_final_point (plot), ==, -1);
+  {
+    g_autofree char *text = lk_checkpoint_plot_dup_readout (plot, 1, 0);
+    g_assert_true (g_str_has_prefix (text, "Latest weights, step 9, class-level: "));
+  }
   lk_test_window_close (window);
 }
 

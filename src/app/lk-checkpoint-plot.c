@@ -605,6 +605,13 @@ lk_checkpoint_plot_get_n_points (LkCheckpointPlot *self)
   return self->n_points;
 }
 
+int
+lk_checkpoint_plot_get_final_point (LkCheckpointPlot *self)
+{
+  g_return_val_if_fail (LK_IS_CHECKPOINT_PLOT (self), -1);
+  return self->final_point;
+}
+
 guint
 lk_checkpoint_plot_get_n_series (LkCheckpointPlot *self)
 {

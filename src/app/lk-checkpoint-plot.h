@@ -34,6 +34,8 @@ void       lk_checkpoint_plot_set_data       (LkCheckpointPlot  *self,
                                               const double      *baseline);
 guint      lk_checkpoint_plot_get_n_points   (LkCheckpointPlot *self);
 guint      lk_checkpoint_plot_get_n_series   (LkCheckpointPlot *self);
+/* The final model's point (drawn as a square), or -1. */
+int        lk_checkpoint_plot_get_final_point (LkCheckpointPlot *self);
 /* Markers drawn: measured values. */
 guint      lk_checkpoint_plot_get_n_markers  (LkCheckpointPlot *self);
 guint64    lk_checkpoint_plot_get_step       (LkCheckpointPlot *self,

@@ -559,7 +559,9 @@ plan_points (Job *j, GError **error)
 
       p->step = final_step;
       p->source = lk_model_source_name (j->model, 0);
-      p->final = TRUE;
+      /* Only a finished model's is the final model, the square the
+       * legend names; a stopped one's latest weights are a point. */
+      p->final = finished;
       p->name = finished
         /* TRANSLATORS: the point of a finished model in the plot over checkpoints */
         ? g_strdup_printf (_("Final model, step %'" PRIu64), final_step)
