@@ -105,6 +105,37 @@ test_loss_plot (void)
     lk_loss_plot_get_smoothed (plot, 300, &l, &v);
     g_assert_cmpfloat_with_epsilon (l, (0.98 * want_l * old_w + 0.02 * 0.2) / new_w, 1e-4);
   }
+  /* The stage labels: beside the boundary, each on its side, where
+   * they fit; with the boundary near an edge (ranking as the last 3% of
+   * the steps, or pre-training as the first 1%) inside the widget and
+   * apart, not cut. */
+  {
+    const guint boundaries[] = { 120, 292, 3 };
+    double ls, le, rs, re, width = gtk_widget_get_width (GTK_WIDGET (plot));
+
+    for (guint b = 0; b < G_N_ELEMENTS (boundaries); b++)
+      {
+        g_autoptr(GArray) hb = g_array_copy (h);
+
+        for (guint i = 0; i < hb->len; i++)
+          g_array_index (hb, LkTrainPoint, i).stage =
+            i < boundaries[b] ? LK_TRAIN_STAGE_PRETRAIN : LK_TRAIN_STAGE_RANKING;
+        lk_loss_plot_set_history (plot, hb);
+        g_assert_cmpint (lk_loss_plot_get_boundary (plot), ==, boundaries[b]);
+        g_assert_true (lk_loss_plot_get_stage_labels (plot, &ls, &le, &rs, &re));
+        g_test_message ("boundary at %u: labels %.0f–%.0f and %.0f–%.0f of %.0f px",
+                        boundaries[b], ls, le, rs, re, width);
+        g_assert_cmpfloat (ls, >=, 0);
+        g_assert_cmpfloat (re, <=, width);
+        g_assert_cmpfloat (le + 12, <=, rs + 1e-9);
+        g_assert_cmpfloat (le, <, re);
+        if (b == 0)
+          {
+            /* Room on both sides: 6 px either side of the boundary. */
+            g_assert_cmpfloat_with_epsilon (rs - le, 12, 1);
+          }
+      }
+  }
   lk_loss_plot_set_history (plot, NULL);
   g_assert_cmpuint (lk_loss_plot_get_n_points (plot), ==, 0);
   g_assert_cmpint (lk_loss_plot_get_boundary (plot), ==, -1);

@@ -294,13 +294,51 @@ draw_curves (LkLossPlot *self, GtkSnapshot *snapshot, const Geometry *g)
   cairo_destroy (cr);
 }
 
+static const char *
+stage_label (gboolean ranking)
+{
+  return ranking
+    /* TRANSLATORS: right of the stage boundary in the loss plot */
+    ? _("ranking (hinge) →")
+    /* TRANSLATORS: left of the stage boundary in the loss plot */
+    : _("← pre-training (cross-entropy)");
+}
+
+/* Where the two stage labels go: pre-training's ending 6 px left of the
+ * boundary, ranking's starting 6 px right of it; near an edge of the
+ * widget (ranking is often the last fifth of the steps) the label that
+ * would run past it is moved in, and the other moved along so they keep
+ * 12 px apart, rather than one being cut. */
+static void
+stage_labels (LkLossPlot *self, const Geometry *g, double *left_end, double *right_start)
+{
+  GtkWidget *widget = GTK_WIDGET (self);
+  double x = x_of (g, (double) point (self, (guint) lk_loss_plot_get_boundary (self))->step - 0.5);
+  double wl = lk_plot_text_width (widget, stage_label (FALSE));
+  double wr = lk_plot_text_width (widget, stage_label (TRUE));
+  double right = gtk_widget_get_width (widget) - 2;
+
+  *left_end = x - 6;
+  *right_start = x + 6;
+  if (*right_start + wr > right)
+    {
+      *right_start = right - wr;
+      *left_end = MIN (*left_end, *right_start - 12);
+    }
+  if (*left_end - wl < 2)
+    {
+      *left_end = 2 + wl;
+      *right_start = MAX (*right_start, *left_end + 12);
+    }
+}
+
 static void
 draw_boundary (LkLossPlot *self, GtkSnapshot *snapshot, const Geometry *g, const GdkRGBA *fg)
 {
   GtkWidget *widget = GTK_WIDGET (self);
   int b = lk_loss_plot_get_boundary (self);
   GdkRGBA mark = *fg, dim = *fg;
-  double x;
+  double x, left_end, right_start;
 
   mark.alpha = 0.6f;
   dim.alpha = 0.75f;
@@ -317,12 +355,9 @@ draw_boundary (LkLossPlot *self, GtkSnapshot *snapshot, const Geometry *g, const
     }
   x = x_of (g, (double) point (self, (guint) b)->step - 0.5);
   lk_plot_append_dashes (snapshot, &mark, x, g->y, g->h, FALSE, 1.5);
-  /* TRANSLATORS: left of the stage boundary in the loss plot */
-  lk_plot_append_text (snapshot, widget, _("← pre-training (cross-entropy)"), x - 6, g->y - 12,
-                       1, 0.5, 0, &dim);
-  /* TRANSLATORS: right of the stage boundary in the loss plot */
-  lk_plot_append_text (snapshot, widget, _("ranking (hinge) →"), x + 6, g->y - 12, 0, 0.5, 0,
-                       &dim);
+  stage_labels (self, g, &left_end, &right_start);
+  lk_plot_append_text (snapshot, widget, stage_label (FALSE), left_end, g->y - 12, 1, 0.5, 0, &dim);
+  lk_plot_append_text (snapshot, widget, stage_label (TRUE), right_start, g->y - 12, 0, 0.5, 0, &dim);
 }
 
 static void
@@ -625,6 +660,23 @@ lk_loss_plot_get_boundary (LkLossPlot *self)
         point (self, i - 1)->stage == LK_TRAIN_STAGE_PRETRAIN)
       return (int) i;
   return -1;
+}
+
+gboolean
+lk_loss_plot_get_stage_labels (LkLossPlot *self, double *left_start, double *left_end,
+                               double *right_start, double *right_end)
+{
+  GtkWidget *widget = GTK_WIDGET (self);
+  Geometry g;
+
+  g_return_val_if_fail (LK_IS_LOSS_PLOT (self), FALSE);
+  if (lk_loss_plot_get_boundary (self) < 0)
+    return FALSE;
+  geometry (self, &g);
+  stage_labels (self, &g, left_end, right_start);
+  *left_start = *left_end - lk_plot_text_width (widget, stage_label (FALSE));
+  *right_end = *right_start + lk_plot_text_width (widget, stage_label (TRUE));
+  return TRUE;
 }
 
 double

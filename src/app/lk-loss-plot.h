@@ -43,6 +43,13 @@ void       lk_loss_plot_get_smoothed   (LkLossPlot *self,
                                         guint       index,
                                         double     *loss,
                                         double     *violation);
+/* Where the stage labels are drawn, in widget x: FALSE without a
+ * boundary. */
+gboolean   lk_loss_plot_get_stage_labels (LkLossPlot *self,
+                                          double     *left_start,
+                                          double     *left_end,
+                                          double     *right_start,
+                                          double     *right_end);
 /* The loss axis' top, as drawn (autoscaled). */
 double     lk_loss_plot_get_loss_max   (LkLossPlot *self);
 
