@@ -275,6 +275,19 @@ test_exit_codes (void)
   run_cli (&bad_value, "scan", "--side", "many", root, NULL);
   assert_usage_error (&bad_value, "--side many");
 
+  /* train's schedule options: each mistake its own message. */
+  {
+    g_auto(Run) minutes = { 0 };
+    g_auto(Run) both = { 0 };
+
+    run_cli (&minutes, "train", "--minutes", "-1", root, NULL);
+    assert_usage_error (&minutes, "--minutes -1");
+    g_assert_nonnull (strstr (minutes.err, "--minutes must be positive"));
+    run_cli (&both, "train", "--steps", "10", "--ranking-steps", "5", root, NULL);
+    assert_usage_error (&both, "--steps with --ranking-steps");
+    g_assert_nonnull (strstr (both.err, "not both"));
+  }
+
   /* Run-time errors: exit 1 and a message naming the folder. */
   run_cli (&scan_missing, "scan", missing, NULL);
   g_assert_cmpint (scan_missing.status, ==, 1);

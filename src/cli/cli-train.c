@@ -400,9 +400,11 @@ train (int argc, char **argv, Args *a)
   if (a->resume && (a->steps > 0 || a->pretrain_steps >= 0 || a->ranking_steps >= 0))
     return lk_cli_usage_error (argv[0], _("--resume continues the stored schedule: give no "
                                           "--steps with it"));
-  if (a->minutes < 0 || (a->steps > 0 && (a->pretrain_steps >= 0 || a->ranking_steps >= 0)))
+  if (a->minutes < 0)
+    return lk_cli_usage_error (argv[0], _("--minutes must be positive"));
+  if (a->steps > 0 && (a->pretrain_steps >= 0 || a->ranking_steps >= 0))
     return lk_cli_usage_error (argv[0], _("give --steps or --pretrain-steps/--ranking-steps, "
-                                          "and a positive --minutes"));
+                                          "not both"));
   coll = lk_cli_open_collection (argc, argv, &cargs, &error);
   if (coll == NULL)
     return lk_cli_fail (error);
